@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { ExitCode } from '../common/exit-codes.js';
+import { formatSize } from '../common/units.js';
+import { formatMemmapArg } from '../scenario/memmap.js';
+import { loadCases } from './load-cases.js';
+
+export function registerList(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('list')
+    .description('print the cases that would run, with kernel, machine, carve-outs and steps, without booting anything')
+    .argument('[paths...]', 'scenario files or folders', ['scenarios'])
+    .option('--filter <glob...>', 'only cases whose id matches a glob', [])
+    .option('--json', 'machine-readable output', false)
+    .action(async (paths: string[], o: { filter: string[]; json: boolean }) => {
+      const cases = await loadCases(paths, o.filter);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(cases.map((c) => ({ id: c.id, file: c.scenario.file, kernel: c.scenario.kernel, image: c.scenario.image, machine: c.scenario.machine, memmap: c.scenario.memmap.map(formatMemmapArg), cmdline: c.scenario.cmdline, steps: c.scenario.steps.map((s) => ({ kind: s.kind, name: s.name })) })), null, 2)}\n`);
+      } else {
+        for (const c of cases) {
+          const s = c.scenario;
+          process.stdout.write(`${c.id}  (${s.file})\n`);
+          process.stdout.write(`  kernel ${s.kernel}, image ${s.image}, ${s.machine.type} ${formatSize(s.machine.memory)} RAM, ${s.machine.cpus} CPUs\n`);
+          process.stdout.write(`  cmdline: ${[...s.memmap.map(formatMemmapArg), ...s.cmdline].join(' ') || '(harness defaults only)'}\n`);
+          for (const st of s.steps) process.stdout.write(`  ${String(st.index + 1).padStart(2)}. ${st.kind}: ${st.name}\n`);
+        }
+        process.stdout.write(`${cases.length} case(s)\n`);
+      }
+      setExit(ExitCode.ok);
+    });
+}

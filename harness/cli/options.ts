@@ -1,0 +1,5 @@
+import { Option } from 'commander';
+import { defaultCacheDir } from '../common/paths.js';
+
+export const cacheOption = () =>
+  new Option('--cache <dir>', 'cache folder for kernels, images, keys (env RAMDAX_HARNESS_CACHE)').default(defaultCacheDir());

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { loadCatalog } from '../catalog/catalog.js';
+import { ExitCode } from '../common/exit-codes.js';
+import { stderrLogger } from '../common/log.js';
+import { setup } from '../setup/setup.js';
+import { cacheOption } from './options.js';
+
+export const DEFAULT_KERNELS = ['debian-7.2'];
+export const DEFAULT_IMAGES = ['default'];
+
+export function registerSetup(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('setup')
+    .description('install host packages, fetch kernels, build the guest image, initramfs and SSH keys (all cached)')
+    .addOption(cacheOption())
+    .option('--kernel <name...>', 'kernel definitions to set up (kernels/*.yaml)', DEFAULT_KERNELS)
+    .option('--image <name...>', 'image definitions to build (images/*.yaml)', DEFAULT_IMAGES)
+    .option('--refresh', 'refresh the private apt lists even if they are less than a day old', false)
+    .option('--no-host-packages', 'do not check or install host packages with apt')
+    .action(async (o: { cache: string; kernel: string[]; image: string[]; refresh: boolean; hostPackages: boolean }) => {
+      const log = stderrLogger();
+      const catalog = await loadCatalog();
+      const started = Date.now();
+      const report = await setup(
+        catalog,
+        { cacheDir: o.cache, kernels: o.kernel, images: o.image, refresh: o.refresh, skipHostPackages: !o.hostPackages },
+        log,
+      );
+      for (const l of report.lines) process.stdout.write(`${l}\n`);
+      process.stdout.write(
+        report.didWork
+          ? `setup done in ${((Date.now() - started) / 1000).toFixed(1)}s (cache ${o.cache})\n`
+          : `setup: nothing to do, everything is cached in ${o.cache}\n`,
+      );
+      setExit(ExitCode.ok);
+    });
+}

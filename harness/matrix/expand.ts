@@ -1,0 +1,19 @@
+import type { Scenario } from '../scenario/load.js';
+import type { Case } from '../runner/case.js';
+
+/** Cases to run: one per scenario (ids are the scenario names). */
+export function expand(scenarios: Scenario[]): Case[] {
+  return scenarios.map((s) => ({ id: s.name, scenario: s }));
+}
+
+/** Keep cases whose id matches any of the globs (`*` any run of characters, `?` one). */
+export function filterCases(cases: Case[], globs: string[]): Case[] {
+  if (globs.length === 0) return cases;
+  const res = globs.map(globToRegExp);
+  return cases.filter((c) => res.some((re) => re.test(c.id)));
+}
+
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}

@@ -1,0 +1,272 @@
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { describeError, HarnessError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { CaseResult, PointResult, Status } from '../results/model.js';
+import type { ResultStore } from '../results/store.js';
+import type { PlannedCase, Reporter } from '../reporters/reporter.js';
+import { formatMemmapArg } from '../scenario/memmap.js';
+import type { Scenario } from '../scenario/load.js';
+import { loadSshTarget, type SshSession } from '../session/ssh.js';
+import { currentImage, currentKernel } from '../setup/artifacts.js';
+import type { KeyPaths } from '../setup/keys.js';
+import { STEP_KINDS } from '../steps/registry.js';
+import type { CommandResult, Guest, StepContext } from '../steps/types.js';
+import { findFindings, type Finding } from '../triage/findings.js';
+import { resolveAccel } from '../vm/accel.js';
+import { freeLoopbackPort } from '../vm/ports.js';
+import { baseCmdline, type VmSpec } from '../vm/qemu-args.js';
+import { QemuVm } from '../vm/qemu.js';
+import { bootGuest, BootFailure } from './boot.js';
+
+export interface CaseEnv {
+  store: ResultStore;
+  reporter: Required<Reporter>;
+  cacheDir: string;
+  keys: KeyPaths;
+  qemuBinary: string;
+  log: Logger;
+  interrupt: AbortSignal;
+}
+
+export interface Case {
+  id: string;
+  scenario: Scenario;
+}
+
+const PORT_RETRIES = 3;
+
+/** Run one case from boot to power-off. Never throws: every outcome is a result. */
+export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Promise<CaseResult> {
+  const s = c.scenario;
+  const started = Date.now();
+  const dir = env.store.caseDir(c.id);
+  await mkdir(dir, { recursive: true });
+  const rel = (p: string) => relative(env.store.dir, p);
+  const result: CaseResult = {
+    id: c.id,
+    scenario: s.name,
+    file: s.file,
+    status: 'pass',
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    boot: {},
+    points: [],
+    files: { console: rel(join(dir, 'console.log')), dmesg: rel(join(dir, 'dmesg.txt')), commands: rel(join(dir, 'commands.log')) },
+  };
+  const emit = async (p: Omit<PointResult, 'id'>) => {
+    const point: PointResult = { id: result.points.length + 1, ...p };
+    result.points.push(point);
+    await env.reporter.onPoint(planned, point);
+    await env.store.event({ type: 'point', case: c.id, id: point.id, name: point.name, status: point.status, reason: point.reason, durationMs: point.durationMs });
+  };
+  const missRest = async (from: number, status: Status, reason: string) => {
+    for (const step of s.steps.slice(from)) await emit({ name: step.name, kind: 'step', status, reason, durationMs: 0 });
+  };
+
+  // Teardown is registered before the thing it undoes is set up, and runs in reverse.
+  const teardown: (() => Promise<void>)[] = [];
+  let vm: QemuVm | undefined;
+  let session: SshSession | undefined;
+  const bootStart = Date.now();
+  try {
+    const kernel = await currentKernel(env.cacheDir, s.kernel);
+    const image = await currentImage(env.cacheDir, s.image);
+    result.kernel = { name: kernel.name, release: kernel.release, source: kernel.source, sha256: kernel.sha256, ramdax: kernel.ramdax };
+    result.image = { name: image.name, sha256: image.sha256 };
+    const accel = await resolveAccel(kernel.vmlinuz, env.qemuBinary);
+    result.accel = { accel: accel.accel, reason: accel.reason };
+    if (s.machine.accel === 'kvm' && accel.accel !== 'kvm') throw new HarnessError('infra', `scenario requires KVM: ${accel.reason}`);
+    const noReboot = true;
+    const cmdline = [...baseCmdline({ initrd: !!kernel.initrd, noReboot }), ...s.memmap.map(formatMemmapArg), ...s.cmdline].join(' ');
+    result.cmdline = cmdline;
+    const target = await loadSshTarget(0, env.keys);
+
+    for (let attempt = 1; ; attempt++) {
+      const port = await freeLoopbackPort();
+      const spec: VmSpec = {
+        binary: env.qemuBinary,
+        machine: s.machine.type,
+        accel: s.machine.accel === 'tcg' ? 'tcg' : accel.accel,
+        cpus: s.machine.cpus,
+        memoryBytes: s.machine.memory,
+        kernel: kernel.vmlinuz,
+        initrd: kernel.initrd,
+        cmdline,
+        disks: [
+          { path: image.rootfs, format: 'raw', snapshot: true },
+          ...(kernel.modulesDisk ? [{ path: kernel.modulesDisk, format: 'raw' as const, readonly: true }] : []),
+        ],
+        sshPort: port,
+        qmpSocket: join(dir, 'qmp.sock'),
+        noReboot,
+      };
+      let thisVm: QemuVm | undefined;
+      teardown.push(async () => {
+        if (thisVm) result.stop = await thisVm.stop(s.timeouts.teardown);
+      });
+      thisVm = new QemuVm(spec, join(dir, 'console.log'));
+      vm = thisVm;
+      result.qemuArgv = [spec.binary, ...thisVm.argv];
+      result.sshPort = port;
+      result.boot = {};
+      try {
+        session = await bootGuest(vm, { ...target, port }, { bootMs: s.timeouts.boot, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, result.boot, env.interrupt);
+        break;
+      } catch (err) {
+        if (err instanceof BootFailure && err.portInUse && attempt < PORT_RETRIES) {
+          env.log.warn(`${c.id}: SSH port ${port} was taken, retrying with another`);
+          continue;
+        }
+        throw err;
+      }
+    }
+    teardown.push(async () => session?.close());
+    await emit({ name: 'boot', kind: 'boot', status: 'pass', durationMs: Date.now() - bootStart, details: { ...result.boot, accel: result.accel, kernel: kernel.release } });
+  } catch (err) {
+    const bf = err instanceof BootFailure ? err : undefined;
+    const status: Status = bf ? bf.status : 'error';
+    await emit({
+      name: 'boot',
+      kind: 'boot',
+      status,
+      reason: bf ? bf.message : describeError(err),
+      durationMs: Date.now() - bootStart,
+      findings: bf?.findings,
+      details: { ...result.boot, ...(bf ? { consoleTail: bf.consoleTail } : {}), ...(err instanceof HarnessError && err.hint ? { hint: err.hint } : {}) },
+    });
+    await missRest(0, env.interrupt.aborted ? 'miss' : 'miss', `boot ${status === 'fail' ? 'failed' : 'errored'}`);
+    await runTeardown(teardown, env.log);
+    return finish(result, started, vm);
+  }
+
+  // Steps.
+  const commandsLog = join(dir, 'commands.log');
+  const guest: Guest = {
+    exec: async (command, opts) => {
+      const r = await session!.exec(command, opts);
+      await appendFile(commandsLog, formatCommand(r)).catch(() => undefined);
+      return r;
+    },
+  };
+  const ctxBase = { guest, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: result.kernel!.release, ramdax: result.kernel!.ramdax as 'builtin' | 'module' | 'absent' } };
+  let dmesgSeen = (await readDmesg(session!))?.length ?? 0;
+  let stopAt: number | undefined;
+  for (const [i, step] of s.steps.entries()) {
+    if (env.interrupt.aborted) {
+      stopAt = i;
+      await missRest(i, 'miss', 'run interrupted');
+      break;
+    }
+    const kind = STEP_KINDS.get(step.kind)!;
+    const ctx: StepContext = { ...ctxBase, timeoutMs: step.timeoutMs };
+    const consoleFrom = vm!.console.lineCount;
+    const t0 = Date.now();
+    let point: Omit<PointResult, 'id'>;
+    try {
+      const out = await kind.run(ctx, step.params);
+      point = { name: step.name, kind: 'step', status: out.status, reason: out.reason, durationMs: Date.now() - t0, commands: out.commands, details: out.details, subtap: out.subtap };
+    } catch (err) {
+      // The SSH channel broke: the guest died (kernel's fault) or the harness did.
+      await vm!.waitExit(1500);
+      point = { name: step.name, kind: 'step', status: 'error', reason: `${describeError(err)}${vm!.running ? '' : ' (QEMU exited)'}`, durationMs: Date.now() - t0 };
+    }
+    const dmesg = vm!.running ? await readDmesg(session!) : undefined;
+    const added = dmesg ? dmesg.slice(dmesgSeen) : [];
+    if (dmesg) dmesgSeen = dmesg.length;
+    const findings = mergeFindings(findFindings(added), findFindings(vm!.console.linesFrom(consoleFrom).map((l) => l.text)));
+    if (findings.length) {
+      point.findings = findings;
+      if (point.status === 'pass' || point.status === 'error' || point.status === 'skip') {
+        point.reason = `kernel reported ${findings[0]!.title}${point.status === 'pass' ? ' (the command itself succeeded)' : ''}`;
+        point.status = 'fail';
+      }
+    }
+    if (added.length) point.dmesg = added;
+    await emit(point);
+    if (!vm!.running || (point.status === 'error' && session!.closed)) {
+      stopAt = i + 1;
+      await missRest(i + 1, 'miss', `guest gone after step ${i + 1}`);
+      break;
+    }
+    if (point.status === 'fail' || point.status === 'error') {
+      stopAt = i + 1;
+      await missRest(i + 1, 'miss', `step ${i + 1} (${step.name}) ${point.status === 'fail' ? 'failed' : 'errored'}`);
+      break;
+    }
+    if (point.status === 'skip' && step.kind === 'ramdax') {
+      stopAt = i + 1;
+      await missRest(i + 1, 'skip', point.reason ?? 'ramdax unavailable');
+      break;
+    }
+  }
+  void stopAt;
+
+  // Shutdown: keep the full kernel log, power off, check the guest went down cleanly.
+  const t0 = Date.now();
+  const consoleFrom = vm!.console.lineCount;
+  if (vm!.running && !session!.closed) {
+    const all = await readDmesg(session!);
+    if (all) await writeFile(join(dir, 'dmesg.txt'), `${all.join('\n')}\n`);
+    await session!.exec('sync; echo o > /proc/sysrq-trigger', { timeoutMs: 5000 }).catch(() => undefined);
+  }
+  await runTeardown(teardown, env.log);
+  const late = findFindings(vm!.console.linesFrom(consoleFrom).map((l) => l.text));
+  const clean = result.stop === 'exited' || result.stop === 'qmp-quit';
+  await emit({
+    name: 'shutdown',
+    kind: 'shutdown',
+    status: late.length ? 'fail' : clean ? 'pass' : 'error',
+    reason: late.length ? `kernel reported ${late[0]!.title} at shutdown` : clean ? undefined : `QEMU had to be stopped with ${result.stop}`,
+    durationMs: Date.now() - t0,
+    findings: late.length ? late : undefined,
+    details: { stop: result.stop },
+  });
+  return finish(result, started, vm);
+}
+
+async function runTeardown(teardown: (() => Promise<void>)[], log: Logger): Promise<void> {
+  for (const fn of teardown.reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      log.warn(`teardown: ${describeError(err)}`);
+    }
+  }
+  teardown.length = 0;
+}
+
+function finish(result: CaseResult, started: number, vm: QemuVm | undefined): CaseResult {
+  vm?.killNow();
+  result.durationMs = Date.now() - started;
+  result.status = caseStatus(result.points);
+  const bad = result.points.find((p) => p.status === result.status && p.reason);
+  if (bad && result.status !== 'pass') result.reason = `${bad.name}: ${bad.reason}`;
+  return result;
+}
+
+/** fail/error/miss when any point is; skip when every step was skipped; else pass. */
+export function caseStatus(points: PointResult[]): Status {
+  for (const s of ['error', 'fail', 'miss'] as const) if (points.some((p) => p.status === s)) return s;
+  const steps = points.filter((p) => p.kind === 'step');
+  if (steps.length && steps.every((p) => p.status === 'skip')) return 'skip';
+  return 'pass';
+}
+
+async function readDmesg(session: SshSession): Promise<string[] | undefined> {
+  try {
+    const r = await session.exec('dmesg', { timeoutMs: 15_000 });
+    return r.exitCode === 0 ? r.stdout.replace(/\n$/, '').split('\n') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function mergeFindings(a: Finding[], b: Finding[]): Finding[] {
+  const seen = new Set(a.map((f) => f.title));
+  return [...a, ...b.filter((f) => !seen.has(f.title))];
+}
+
+function formatCommand(r: CommandResult): string {
+  return `$ ${r.command}\n# exit=${r.exitCode ?? r.signal}${r.timedOut ? ' (timed out)' : ''} ${r.durationMs}ms\n${r.stdout}${r.stderr ? `# stderr:\n${r.stderr}` : ''}\n`;
+}

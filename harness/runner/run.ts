@@ -1,0 +1,139 @@
+import { createWriteStream } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { execa } from 'execa';
+import { describeError } from '../common/errors.js';
+import { ExitCode, type ExitCodeValue } from '../common/exit-codes.js';
+import type { Logger } from '../common/log.js';
+import { caseStatus, runCase, type Case, type CaseEnv } from './case.js';
+import type { CaseResult, RunResult, Status } from '../results/model.js';
+import { ResultStore } from '../results/store.js';
+import { Multiplexer, type PlannedCase, type Reporter } from '../reporters/reporter.js';
+import { TapReporter } from '../reporters/tap.js';
+import type { KeyPaths } from '../setup/keys.js';
+import { killAllVmsSync } from '../vm/qemu.js';
+
+export interface RunOptions {
+  cases: Case[];
+  resultsRoot: string;
+  cacheDir: string;
+  keys: KeyPaths;
+  jobs: number;
+  qemuBinary: string;
+  log: Logger;
+  /** Extra reporters besides TAP on stdout and in the run folder. */
+  reporters?: Reporter[];
+  stdout?: (text: string) => void;
+  version: string;
+}
+
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}-${process.pid}`;
+}
+
+/** Run cases, stream TAP, keep results on disk as they finish; returns the exit status. */
+export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue; run: RunResult }> {
+  const qemu = await execa(o.qemuBinary, ['--version'], { reject: false }).then((r) => String(r.stdout).split('\n')[0]);
+  const store = await ResultStore.create(o.resultsRoot, {
+    runId: newRunId(),
+    startedAt: new Date().toISOString(),
+    status: 'running',
+    harness: { version: o.version, node: process.version },
+    qemu,
+    host: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadavg: loadavg() },
+    cases: [],
+    counts: { pass: 0, fail: 0, error: 0, miss: 0, skip: 0 },
+  });
+  const tapFile = createWriteStream(join(store.dir, 'results.tap'));
+  const write = o.stdout ?? ((t: string) => process.stdout.write(t));
+  const tap = new TapReporter((t) => {
+    write(t);
+    tapFile.write(t);
+  });
+  const reporter = new Multiplexer([tap, ...(o.reporters ?? [])], (m) => o.log.warn(m));
+  const planned: PlannedCase[] = o.cases.map((c) => ({ id: c.id, scenario: c.scenario.name, steps: c.scenario.steps.length }));
+  o.log.info(`run ${store.run.runId}: ${o.cases.length} case(s), results in ${store.dir}`);
+
+  // SIGINT/SIGTERM: stop starting cases, let running ones mark their rest, flush, exit 130.
+  const interrupt = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    o.log.warn(`${sig}: stopping — unfinished tests are marked, results kept${signals > 1 ? ' (again: killing QEMU now)' : ''}`);
+    interrupt.abort(new Error(`interrupted by ${sig}`));
+    if (signals > 1) killAllVmsSync();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAllVmsSync);
+
+  await reporter.onRunBegin(store.run, planned);
+  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal };
+  const limit = pLimit(Math.max(1, o.jobs));
+  await Promise.all(
+    o.cases.map((c, i) =>
+      limit(async () => {
+        const p = planned[i]!;
+        let result: CaseResult;
+        if (interrupt.signal.aborted) {
+          result = notRun(c, 'miss', 'run interrupted before this case started');
+          await reporter.onCaseBegin(p);
+          for (const pt of result.points) await reporter.onPoint(p, pt);
+        } else {
+          await reporter.onCaseBegin(p);
+          o.log.step(`${c.id}: booting ${c.scenario.kernel} with ${c.scenario.memmap.length} memmap argument(s)`);
+          try {
+            result = await runCase(c, p, env);
+          } catch (err) {
+            // runCase turns every outcome into a result; this is a harness bug, still reported.
+            result = notRun(c, 'error', `harness error: ${describeError(err)}`);
+            for (const pt of result.points) await reporter.onPoint(p, pt);
+          }
+          o.log.info(`${c.id}: ${result.status}${result.reason ? ` — ${result.reason}` : ''} (${(result.durationMs / 1000).toFixed(1)}s)`);
+        }
+        await store.addCase(result);
+        await reporter.onCaseEnd(p, result);
+      }),
+    ),
+  );
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+
+  const statuses = store.run.cases.map((c) => c.status);
+  store.run.endedAt = new Date().toISOString();
+  store.run.status = interrupt.signal.aborted ? 'interrupted' : worstCase(statuses);
+  await store.flush();
+  await reporter.onRunEnd(store.run);
+  await new Promise<void>((r) => tapFile.end(r));
+  const c = store.run.counts;
+  o.log.info(`${c.pass} passed, ${c.fail} failed, ${c.error} errors, ${c.miss} missed, ${c.skip} skipped — ${store.dir}`);
+  return { exitCode: exitCodeFor(store.run.status), run: store.run };
+}
+
+function worstCase(statuses: Status[]): Status {
+  for (const s of ['error', 'fail', 'miss'] as const) if (statuses.includes(s)) return s;
+  return statuses.length && statuses.every((s) => s === 'skip') ? 'skip' : 'pass';
+}
+
+export function exitCodeFor(status: RunResult['status']): ExitCodeValue {
+  switch (status) {
+    case 'interrupted':
+      return ExitCode.interrupted;
+    case 'error':
+      return ExitCode.infra;
+    case 'fail':
+    case 'miss':
+      return ExitCode.testFailed;
+    default:
+      return ExitCode.ok;
+  }
+}
+
+function notRun(c: Case, status: Status, reason: string): CaseResult {
+  const points = [
+    { id: 1, name: 'boot', kind: 'boot' as const, status, reason, durationMs: 0 },
+    ...c.scenario.steps.map((s, i) => ({ id: i + 2, name: s.name, kind: 'step' as const, status: 'miss' as Status, reason, durationMs: 0 })),
+  ];
+  return { id: c.id, scenario: c.scenario.name, file: c.scenario.file, status: caseStatus(points), reason, startedAt: new Date().toISOString(), durationMs: 0, boot: {}, points, files: {} };
+}

@@ -1,0 +1,170 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Catalog } from '../catalog/catalog.js';
+import { InputError, type SourcePos } from '../common/errors.js';
+import { parseDuration } from '../common/units.js';
+import { STEP_KINDS } from '../steps/registry.js';
+import type { Step } from '../steps/types.js';
+import { parseMemmapArg, unbackedReason, type CarveOut, type MemmapArg } from './memmap.js';
+import { ScenarioHead } from './schema.js';
+import { YamlSource } from './yaml-source.js';
+
+export interface Scenario extends Omit<ScenarioHead, 'steps' | 'memmap'> {
+  file: string;
+  memmap: MemmapArg[];
+  carveOuts: CarveOut[];
+  steps: Step[];
+}
+
+type Problem = { pos: SourcePos; message: string };
+const STEP_META = new Set(['name', 'timeout']);
+
+/** Load and check one scenario file; every problem is reported with its position. */
+export async function loadScenarioFile(file: string, catalog: Catalog): Promise<Scenario> {
+  const src = await YamlSource.read(file);
+  return checkScenario(src, catalog);
+}
+
+export function checkScenario(src: YamlSource, catalog: Catalog): Scenario {
+  const raw = src.doc.toJS() as unknown;
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InputError([{ pos: src.posOf([]), message: 'a scenario is a YAML mapping (name:, steps:, ...)' }]);
+  }
+  const head = src.validate(ScenarioHead, raw);
+  const problems: Problem[] = [];
+
+  if (!catalog.kernels.has(head.kernel)) {
+    problems.push({ pos: src.posOf(['kernel']), message: `unknown kernel '${head.kernel}' (defined in kernels/: ${[...catalog.kernels.keys()].join(', ') || 'none'})` });
+  }
+  if (!catalog.images.has(head.image)) {
+    problems.push({ pos: src.posOf(['image']), message: `unknown image '${head.image}' (defined in images/: ${[...catalog.images.keys()].join(', ') || 'none'})` });
+  }
+
+  const memmapTexts = head.memmap === undefined ? [] : typeof head.memmap === 'string' ? [head.memmap] : head.memmap;
+  const memmap: MemmapArg[] = [];
+  memmapTexts.forEach((text, i) => {
+    const path = typeof head.memmap === 'string' ? ['memmap'] : ['memmap', i];
+    const parsed = parseMemmapArg(text);
+    if (typeof parsed === 'string') return problems.push({ pos: src.posOf(path), message: parsed });
+    memmap.push(parsed);
+    for (const c of parsed) {
+      const why = unbackedReason(c, head.machine.memory, head.machine.type);
+      if (why && !head.allowUnbackedMemmap) problems.push({ pos: src.posOf(path), message: `${why} (set allowUnbackedMemmap: true to test exactly that)` });
+    }
+  });
+  const carveOuts = memmap.flat();
+  const overlap = findOverlap(carveOuts);
+  if (overlap) problems.push({ pos: src.posOf(['memmap']), message: overlap });
+  for (const [i, arg] of head.cmdline.entries()) {
+    if (/^memmap=/.test(arg)) problems.push({ pos: src.posOf(['cmdline', i]), message: 'put carve-outs in memmap:, not cmdline:, so the harness can check them' });
+  }
+
+  const steps: Step[] = [];
+  const defined = new Map<string, unknown>();
+  (head.steps as unknown[]).forEach((rawStep, index) => {
+    const step = checkStep(src, rawStep, index, head.timeouts.step, problems, defined);
+    if (step) steps.push(step);
+  });
+
+  if (problems.length) throw new InputError(problems);
+  const { steps: _s, memmap: _m, ...rest } = head;
+  return { ...rest, file: src.file, memmap, carveOuts, steps };
+}
+
+function checkStep(src: YamlSource, raw: unknown, index: number, defaultTimeout: number, problems: Problem[], defined: Map<string, unknown>): Step | undefined {
+  const at = ['steps', index];
+  const known = [...STEP_KINDS.keys()].join(', ');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push({ pos: src.posOf(at), message: `a step is a mapping with one step kind (${known})` });
+    return undefined;
+  }
+  const obj = raw as Record<string, unknown>;
+  const kinds = Object.keys(obj).filter((k) => !STEP_META.has(k));
+  const unknown = kinds.filter((k) => !STEP_KINDS.has(k));
+  if (unknown.length) {
+    problems.push({ pos: src.posOf([...at, unknown[0]!], { key: true }), message: `unknown step kind '${unknown[0]}' (known: ${known})` });
+    return undefined;
+  }
+  if (kinds.length !== 1) {
+    problems.push({ pos: src.posOf(kinds.length ? [...at, kinds[1]!] : at, { key: true }), message: kinds.length ? `a step has exactly one kind, found ${kinds.join(' and ')}` : `a step needs a kind (${known})` });
+    return undefined;
+  }
+  const kind = STEP_KINDS.get(kinds[0]!)!;
+  let value = obj[kind.kind];
+  if (value === null || value === undefined) value = {};
+  if (typeof value === 'string' && kind.shorthand) value = kind.shorthand(value);
+  const parsed = kind.schema.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(src.problemOf(issue, [...at, kind.kind]));
+    return undefined;
+  }
+  const params = parsed.data;
+  let timeoutMs = defaultTimeout;
+  if (obj.timeout !== undefined) {
+    const ms = typeof obj.timeout === 'string' || typeof obj.timeout === 'number' ? parseDuration(obj.timeout) : undefined;
+    if (ms === undefined || ms <= 0) problems.push({ pos: src.posOf([...at, 'timeout']), message: `bad duration '${String(obj.timeout)}': write e.g. 90s, 2m` });
+    else timeoutMs = ms;
+  }
+  if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length === 0 || obj.name.length > 120 || /[#\n]/.test(obj.name))) {
+    problems.push({ pos: src.posOf([...at, 'name']), message: 'a step name is a non-empty string of at most 120 characters without # or line breaks' });
+  }
+  for (const use of kind.uses?.(params) ?? []) {
+    if (!defined.has(use.name)) problems.push({ pos: src.posOf([...at, kind.kind, use.param]), message: `namespace '${use.name}' is not defined by an earlier step (namespace: {as: ${use.name}, ...})` });
+  }
+  const cross = kind.crossCheck?.(params, defined);
+  if (cross) problems.push({ pos: src.posOf([...at, kind.kind, cross.param]), message: cross.message });
+  for (const name of kind.defines?.(params) ?? []) {
+    if (defined.has(name)) problems.push({ pos: src.posOf([...at, kind.kind, 'as']), message: `namespace '${name}' is already defined by an earlier step` });
+    defined.set(name, params);
+  }
+  const name = typeof obj.name === 'string' ? obj.name : kind.title(params);
+  return { index, kind: kind.kind, name, timeoutMs, params };
+}
+
+function findOverlap(cs: CarveOut[]): string | undefined {
+  const sorted = [...cs].sort((a, b) => a.start - b.start);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1]!;
+    if (sorted[i]!.start < prev.start + prev.size) return 'memmap carve-outs overlap';
+  }
+  return undefined;
+}
+
+/** Scenario files named on the command line: files, or every *.yaml in a folder. */
+export async function scenarioFiles(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const abs = resolve(p);
+    const st = await stat(abs).catch(() => undefined);
+    if (!st) throw new InputError([{ pos: { file: p, line: 1, col: 1 }, message: 'no such file or folder' }]);
+    if (st.isDirectory()) {
+      const files = (await readdir(abs)).filter((f) => /\.ya?ml$/.test(f)).sort();
+      out.push(...files.map((f) => join(abs, f)));
+    } else out.push(abs);
+  }
+  return out;
+}
+
+/** Load every scenario; all problems of all files are reported together. */
+export async function loadScenarios(paths: string[], catalog: Catalog): Promise<Scenario[]> {
+  const files = await scenarioFiles(paths);
+  const problems: Problem[] = [];
+  const out: Scenario[] = [];
+  const names = new Map<string, string>();
+  for (const file of files) {
+    try {
+      const s = await loadScenarioFile(file, catalog);
+      if (names.has(s.name)) {
+        problems.push({ pos: { file, line: 1, col: 1 }, message: `scenario name '${s.name}' is also used by ${names.get(s.name)}` });
+      } else names.set(s.name, file);
+      out.push(s);
+    } catch (err) {
+      if (err instanceof InputError) problems.push(...err.problems);
+      else throw err;
+    }
+  }
+  if (files.length === 0) problems.push({ pos: { file: paths.join(' '), line: 1, col: 1 }, message: 'no scenario files (*.yaml) found' });
+  if (problems.length) throw new InputError(problems);
+  return out;
+}
+

@@ -1,0 +1,57 @@
+import { formatSize, parseSize } from '../common/units.js';
+
+/** One RAM range to carve out as legacy persistent memory (`memmap=SIZE!START`). */
+export interface CarveOut {
+  size: number;
+  start: number;
+}
+
+/** One `memmap=` kernel argument; it may hold several comma-separated carve-outs. */
+export type MemmapArg = CarveOut[];
+
+/** Parse `512M!4G` or `512M!4G,256M!6G`; returns an error message when malformed. */
+export function parseMemmapArg(text: string): MemmapArg | string {
+  const parts = text.split(',');
+  const out: CarveOut[] = [];
+  for (const part of parts) {
+    const m = /^([^!]+)!([^!]+)$/.exec(part.trim());
+    if (!m) return `bad memmap '${part}': write SIZE!START, e.g. 1G!4G`;
+    const size = parseSize(m[1]!);
+    const start = parseSize(m[2]!);
+    if (size === undefined) return `bad memmap size '${m[1]}' in '${part}'`;
+    if (start === undefined) return `bad memmap start '${m[2]}' in '${part}'`;
+    if (size === 0) return `memmap '${part}' carves out nothing (size 0)`;
+    out.push({ size, start });
+  }
+  return out;
+}
+
+export function formatMemmapArg(arg: MemmapArg): string {
+  return `memmap=${arg.map((c) => `${formatSize(c.size)}!${formatSize(c.start)}`).join(',')}`;
+}
+
+/** Guest-physical RAM ranges QEMU's x86 machines give a guest with `memory` bytes. */
+export function guestRamRanges(memory: number, machine: 'pc' | 'q35'): { start: number; end: number }[] {
+  const G4 = 4 * 1024 ** 3;
+  // QEMU keeps RAM below the PCI hole; with gigabyte alignment (the default of
+  // both machines since 2.x) the low part ends at 3 GiB (pc) or 2 GiB (q35)
+  // once the guest has more RAM than fits below the hole.
+  const lowLimit = machine === 'pc' ? 0xe0000000 : 0xb0000000;
+  const lowAligned = machine === 'pc' ? 0xc0000000 : 0x80000000;
+  if (memory < lowLimit) return [{ start: 0, end: memory }];
+  return [
+    { start: 0, end: lowAligned },
+    { start: G4, end: G4 + (memory - lowAligned) },
+  ];
+}
+
+/** Why a carve-out is not backed by guest RAM, or undefined when it is. */
+export function unbackedReason(c: CarveOut, memory: number, machine: 'pc' | 'q35'): string | undefined {
+  const ranges = guestRamRanges(memory, machine);
+  const inside = ranges.some((r) => c.start >= r.start && c.start + c.size <= r.end);
+  if (inside) return undefined;
+  const layout = ranges.map((r) => `${hex(r.start)}-${hex(r.end - 1)}`).join(', ');
+  return `carve-out ${formatSize(c.size)}!${formatSize(c.start)} (${hex(c.start)}-${hex(c.start + c.size - 1)}) is not inside guest RAM (${layout} with memory ${formatSize(memory)} on '${machine}'): writes to it would silently vanish`;
+}
+
+export const hex = (n: number) => `0x${n.toString(16)}`;

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { Duration, Name, Size } from './types.js';
+
+/** Extra kernel arguments: one token each, no spaces (they are not shell-split). */
+const KernelArg = z.string().regex(/^\S+$/, 'a kernel argument cannot contain white space').max(512);
+
+export const Machine = z
+  .object({
+    type: z.enum(['pc', 'q35']).default('pc'),
+    memory: Size.default(4 * 1024 ** 3),
+    cpus: z.number().int().min(1).max(64).default(2),
+    accel: z.enum(['auto', 'tcg', 'kvm']).default('auto'),
+  })
+  .strict();
+
+export const Timeouts = z
+  .object({
+    /** QEMU start until the guest init reports sshd started. */
+    boot: Duration.default(180_000),
+    /** From init to the first SSH command answered. */
+    ssh: Duration.default(60_000),
+    /** Default per step; a step may set its own. */
+    step: Duration.default(120_000),
+    /** Power-off and QEMU exit. */
+    teardown: Duration.default(30_000),
+    /** Boot fails when the console stays silent this long. */
+    silence: Duration.default(90_000),
+  })
+  .strict();
+
+/** The fields of a scenario file apart from its steps (checked step by step, see steps/registry.ts). */
+export const ScenarioHead = z
+  .object({
+    name: Name,
+    description: z.string().max(2000).optional(),
+    kernel: Name.default('debian-7.2'),
+    image: Name.default('default'),
+    machine: Machine.default(Machine.parse({})),
+    /** Carve-outs: each list entry is one `memmap=` argument (`1G!4G` or `512M!4G,512M!5G`). */
+    memmap: z.union([z.string(), z.array(z.string()).max(64)]).optional(),
+    /** Extra kernel command-line arguments. */
+    cmdline: z.array(KernelArg).max(64).default([]),
+    timeouts: Timeouts.default(Timeouts.parse({})),
+    /** Allow a carve-out outside guest RAM (for the test that shows writes vanish). */
+    allowUnbackedMemmap: z.boolean().default(false),
+    steps: z.array(z.unknown()).min(1, 'a scenario needs at least one step'),
+  })
+  .strict();
+export type ScenarioHead = z.output<typeof ScenarioHead>;

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { parseDuration, parseSize } from '../common/units.js';
+
+/** A byte count written as `512M`, `4G`, `0x1000` or a plain number. */
+export const Size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `bad size '${v}': write a number with an optional K/M/G/T suffix (e.g. 512M, 4G, 0x100000)` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** A duration in milliseconds, written as `90s`, `2m`, `500ms` or seconds. */
+export const Duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: `bad duration '${v}': write e.g. 90s, 2m, 500ms` });
+    return z.NEVER;
+  }
+  if (ms > 24 * 3_600_000) {
+    ctx.addIssue({ code: 'custom', message: `duration '${v}' is longer than 24h` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A name usable in ids and file names. */
+export const Name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'use letters, digits, ".", "_" and "-" only').max(80);

@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import { Client, type ClientChannel } from 'ssh2';
+import type { CommandResult, Guest } from '../steps/types.js';
+
+export interface SshTarget {
+  port: number;
+  privateKey: Buffer;
+  /** The guest host key blob; a server presenting any other key is refused. */
+  pinnedHostKey: Buffer;
+}
+
+export class HostKeyMismatch extends Error {
+  constructor() {
+    super('guest SSH host key does not match the pinned key from the image: refusing to connect');
+    this.name = 'HostKeyMismatch';
+  }
+}
+
+/** One SSH connection to a guest (127.0.0.1 only), with pinned host key. */
+export class SshSession implements Guest {
+  private closedReason: string | undefined;
+
+  private constructor(private readonly client: Client) {
+    client.on('close', () => (this.closedReason ??= 'SSH connection closed'));
+    client.on('error', (err) => (this.closedReason = `SSH connection error: ${err.message}`));
+  }
+
+  static connect(t: SshTarget, timeoutMs: number): Promise<SshSession> {
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      let mismatch = false;
+      client
+        .on('ready', () => resolve(new SshSession(client)))
+        .on('error', (err) => {
+          client.end();
+          reject(mismatch ? new HostKeyMismatch() : err);
+        })
+        .connect({
+          host: '127.0.0.1',
+          port: t.port,
+          username: 'root',
+          privateKey: t.privateKey,
+          readyTimeout: timeoutMs,
+          keepaliveInterval: 5000,
+          keepaliveCountMax: 6,
+          hostVerifier: (key: Buffer) => {
+            const ok = Buffer.compare(key, t.pinnedHostKey) === 0;
+            mismatch = !ok;
+            return ok;
+          },
+        });
+    });
+  }
+
+  get closed(): string | undefined {
+    return this.closedReason;
+  }
+
+  exec(command: string, opts: { timeoutMs: number; stdin?: string }): Promise<CommandResult> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      if (this.closedReason) return reject(new Error(this.closedReason));
+      this.client.exec(command, (err, ch: ClientChannel) => {
+        if (err) return reject(err);
+        let stdout = '';
+        let stderr = '';
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          ch.signal('KILL');
+          ch.close();
+        }, opts.timeoutMs);
+        ch.on('data', (d: Buffer) => (stdout = cap(stdout + d.toString())));
+        ch.stderr.on('data', (d: Buffer) => (stderr = cap(stderr + d.toString())));
+        let exitCode: number | null = null;
+        let signal: string | undefined;
+        ch.on('exit', (code: number | null, sig?: string) => {
+          exitCode = code;
+          signal = sig ?? undefined;
+        });
+        ch.on('close', () => {
+          clearTimeout(timer);
+          if (!timedOut && exitCode === null && signal === undefined && this.closedReason) {
+            return reject(new Error(`${this.closedReason} while running: ${command}`));
+          }
+          resolve({ command, exitCode, signal, stdout, stderr, durationMs: Date.now() - started, timedOut });
+        });
+        if (opts.stdin !== undefined) ch.end(opts.stdin);
+        else ch.end();
+      });
+    });
+  }
+
+  /** Close at once: after a power-off there is nobody left to say goodbye to. */
+  close(): void {
+    this.closedReason ??= 'SSH session closed by the harness';
+    this.client.destroy();
+  }
+}
+
+const MAX_OUTPUT = 4 * 1024 * 1024;
+const cap = (s: string) => (s.length > MAX_OUTPUT ? s.slice(-MAX_OUTPUT) : s);
+
+export async function loadSshTarget(port: number, keys: { clientKey: string; hostPub: string }): Promise<SshTarget> {
+  const { readPublicKeyBlob } = await import('../setup/keys.js');
+  return { port, privateKey: await readFile(keys.clientKey), pinnedHostKey: await readPublicKeyBlob(keys.hostPub) };
+}

@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { infraError } from '../common/errors.js';
+import { writeFileAtomic } from '../common/fs.js';
+
+/** How a kernel offers the ramdax driver. */
+export type DriverAvailability = 'builtin' | 'module' | 'absent';
+
+/** What `setup` leaves for a kernel, recorded in every result. */
+export interface KernelArtifact {
+  name: string;
+  release: string;
+  source: string;
+  packages: { name: string; version: string }[];
+  dir: string;
+  vmlinuz: string;
+  initrd?: string;
+  modulesDisk?: string;
+  config?: string;
+  sha256: Record<string, string>;
+  ramdax: DriverAvailability;
+  createdAt: string;
+}
+
+export interface ImageArtifact {
+  name: string;
+  dir: string;
+  rootfs: string;
+  sha256: string;
+  suite: string;
+  packages: string[];
+  createdAt: string;
+}
+
+export const kernelRoot = (cacheDir: string, name: string) => join(cacheDir, 'kernels', name);
+
+/** The kernel `setup` last resolved for `name`, or an infra error telling the user to run setup. */
+export async function currentKernel(cacheDir: string, name: string): Promise<KernelArtifact> {
+  return readManifest<KernelArtifact>(join(kernelRoot(cacheDir, name), 'current.json'), `kernel '${name}'`);
+}
+
+export async function currentImage(cacheDir: string, name: string): Promise<ImageArtifact> {
+  return readManifest<ImageArtifact>(join(cacheDir, 'images', `${name}.current.json`), `image '${name}'`);
+}
+
+async function readManifest<T>(path: string, what: string): Promise<T> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (err) {
+    throw infraError(`${what} is not set up (no ${path})`, err, 'run `npx ramdax-harness setup` first');
+  }
+}
+
+export async function writeManifest(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** ramdax availability from a kernel .config. */
+export function ramdaxFromConfig(config: string): DriverAvailability {
+  const m = /^CONFIG_RAMDAX=([ym])$/m.exec(config);
+  if (!m) return 'absent';
+  return m[1] === 'y' ? 'builtin' : 'module';
+}

@@ -1,0 +1,123 @@
+import { copyFile, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { KernelDef } from '../catalog/schema.js';
+import { HarnessError, infraError } from '../common/errors.js';
+import { host } from '../common/exec.js';
+import { exists } from '../common/fs.js';
+import { sha256, sha256File } from '../common/hash.js';
+import type { Logger } from '../common/log.js';
+import { projectRoot } from '../common/paths.js';
+import { PrivateApt } from './apt.js';
+import { kernelRoot, ramdaxFromConfig, writeManifest, type KernelArtifact } from './artifacts.js';
+import { describeOffered, offeredReleases } from './debian-version.js';
+import { buildInitramfs, INITRAMFS_MODULES } from './initramfs.js';
+
+const DAY = 24 * 3_600_000;
+
+/**
+ * Resolve the newest release of a Debian kernel series, download its packages
+ * with the private apt, unpack them and build what booting it needs.
+ */
+export async function ensureDebianKernel(
+  def: KernelDef & { file: string },
+  cacheDir: string,
+  log: Logger,
+  opts: { refresh?: boolean } = {},
+): Promise<{ artifact: KernelArtifact; cached: boolean }> {
+  const d = def.debian;
+  const apt = new PrivateApt(cacheDir, d.suites);
+  await apt.update(log, opts.refresh ? 0 : DAY);
+  const names = await apt.packageNames('linux-');
+  const offered = offeredReleases(names, d.series, d.flavour).filter(
+    (v) => !d.modules || names.includes(`linux-modules-${v.release}`),
+  );
+  const newest = offered[0];
+  if (!newest) {
+    throw new HarnessError(
+      'infra',
+      `kernel '${def.name}': no linux-binary-${d.series}.N+debNN-${d.flavour}${d.modules ? ' with linux-modules-*' : ''} is offered by ${d.suites.join(', ')}; offered kernel series: ${describeOffered(names)}`,
+      { hint: `edit ${def.file} (debian.series / debian.suites)` },
+    );
+  }
+  const recipe = sha256(await readFile(join(projectRoot, 'images/guest/initramfs-init.sh')), INITRAMFS_MODULES.join(' ')).slice(0, 12);
+  const dir = join(kernelRoot(cacheDir, def.name), `${newest.release}-${recipe}`);
+  const manifestPath = join(dir, 'manifest.json');
+  const currentPath = join(kernelRoot(cacheDir, def.name), 'current.json');
+  if (await exists(manifestPath)) {
+    const artifact = JSON.parse(await readFile(manifestPath, 'utf8')) as KernelArtifact;
+    await writeManifest(currentPath, artifact);
+    return { artifact, cached: true };
+  }
+
+  log.step(`kernel '${def.name}': fetching ${newest.release} (newest ${d.series}.x offered by ${d.suites.join(', ')})`);
+  const work = `${dir}.partial`;
+  await rm(work, { recursive: true, force: true });
+  const debs = join(cacheDir, 'debs');
+  const wanted = ['binary', 'base', ...(d.modules ? ['modules'] : [])].map((k) => `linux-${k}-${newest.release}`);
+  await apt.download(wanted, debs);
+  const files = await readdir(debs);
+  const tree = join(work, 'tree');
+  await mkdir(tree, { recursive: true });
+  const packages: KernelArtifact['packages'] = [];
+  for (const name of wanted) {
+    const deb = files.filter((f) => f.startsWith(`${name}_`) && f.endsWith('.deb')).sort().at(-1);
+    if (!deb) throw infraError(`apt-get download gave no .deb for ${name} in ${debs}`);
+    packages.push({ name, version: deb.split('_')[1]! });
+    log.info(`  unpacking ${deb}`);
+    await host('dpkg-deb', ['-x', join(debs, deb), tree]);
+  }
+  const modSrc = join(tree, 'usr/lib/modules', newest.release);
+  if (!(await exists(join(modSrc, 'vmlinuz')))) throw infraError(`no vmlinuz at ${modSrc} after unpacking ${wanted.join(', ')}`);
+
+  await mkdir(work, { recursive: true });
+  const artifact: KernelArtifact = {
+    name: def.name,
+    release: newest.release,
+    source: `debian:${packages.map((p) => `${p.name}=${p.version}`).join(',')}`,
+    packages,
+    dir,
+    vmlinuz: join(dir, 'vmlinuz'),
+    sha256: {},
+    ramdax: 'absent',
+    createdAt: new Date().toISOString(),
+  };
+  await copyFile(join(modSrc, 'vmlinuz'), join(work, 'vmlinuz'));
+  if (await exists(join(modSrc, 'config'))) {
+    await copyFile(join(modSrc, 'config'), join(work, 'config'));
+    artifact.config = join(dir, 'config');
+    artifact.ramdax = ramdaxFromConfig(await readFile(join(work, 'config'), 'utf8'));
+  }
+  if (d.modules) {
+    // depmod and modprobe expect ROOT/lib/modules/RELEASE.
+    const modRoot = join(work, 'modroot');
+    await mkdir(join(modRoot, 'lib/modules'), { recursive: true });
+    await rename(modSrc, join(modRoot, 'lib/modules', newest.release));
+    await rm(join(modRoot, 'lib/modules', newest.release, 'vmlinuz'), { force: true });
+    log.info('  depmod');
+    await host('depmod', ['-b', modRoot, newest.release]);
+    log.step(`kernel '${def.name}': building the modules disk and the initramfs`);
+    await buildModulesDisk(join(modRoot, 'lib/modules'), join(work, 'modules.img'));
+    await buildInitramfs({ modRoot, release: newest.release, out: join(work, 'initrd.img'), workDir: join(work, 'initramfs') });
+    artifact.initrd = join(dir, 'initrd.img');
+    artifact.modulesDisk = join(dir, 'modules.img');
+    await rm(modRoot, { recursive: true, force: true });
+  }
+  await rm(tree, { recursive: true, force: true });
+  for (const f of ['vmlinuz', 'initrd.img', 'modules.img']) {
+    if (await exists(join(work, f))) artifact.sha256[f] = await sha256File(join(work, f));
+  }
+  await writeManifest(join(work, 'manifest.json'), artifact);
+  await rm(dir, { recursive: true, force: true });
+  await rename(work, dir);
+  await writeManifest(currentPath, artifact);
+  return { artifact, cached: false };
+}
+
+/** An ext4 image holding lib/modules, mounted read-only at /lib/modules by the guest init. */
+async function buildModulesDisk(modulesDir: string, out: string): Promise<void> {
+  const { stdout } = await host('du', ['-sb', modulesDir]);
+  const bytes = Number(stdout.split(/\s/)[0]);
+  const mib = Math.ceil((bytes * 1.25) / 2 ** 20) + 64;
+  await host('mkfs.ext4', ['-q', '-F', '-L', 'modules', '-d', modulesDir, out, `${mib}M`]);
+}
+

@@ -1,0 +1,48 @@
+import type { Catalog } from '../catalog/catalog.js';
+import { inputError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { ensureDebianKernel } from './debian-kernel.js';
+import { ensureHostPackages } from './host-packages.js';
+import { ensureImage } from './image.js';
+import { ensureKeys } from './keys.js';
+
+export interface SetupOptions {
+  cacheDir: string;
+  kernels: string[];
+  images: string[];
+  refresh: boolean;
+  skipHostPackages: boolean;
+}
+
+export interface SetupReport {
+  lines: string[];
+  didWork: boolean;
+}
+
+/** Everything a run needs, each piece cached by content; a second call does nothing and says so. */
+export async function setup(catalog: Catalog, o: SetupOptions, log: Logger): Promise<SetupReport> {
+  const lines: string[] = [];
+  let didWork = false;
+  for (const k of o.kernels) if (!catalog.kernels.has(k)) throw inputError(`unknown kernel '${k}' (known: ${[...catalog.kernels.keys()].join(', ')})`);
+  for (const i of o.images) if (!catalog.images.has(i)) throw inputError(`unknown image '${i}' (known: ${[...catalog.images.keys()].join(', ')})`);
+
+  if (!o.skipHostPackages) {
+    const pk = await ensureHostPackages(log);
+    if (pk.installed.length) {
+      didWork = true;
+      lines.push(`host packages: installed ${pk.installed.join(' ')}`);
+    } else lines.push('host packages: already present');
+  }
+  const keys = await ensureKeys(o.cacheDir, log);
+  for (const name of o.kernels) {
+    const { artifact, cached } = await ensureDebianKernel(catalog.kernels.get(name)!, o.cacheDir, log, { refresh: o.refresh });
+    didWork ||= !cached;
+    lines.push(`kernel ${name}: ${artifact.release} (ramdax ${artifact.ramdax}) ${cached ? 'cached' : 'fetched'} in ${artifact.dir}`);
+  }
+  for (const name of o.images) {
+    const { artifact, cached } = await ensureImage(catalog.images.get(name)!, o.cacheDir, keys, log);
+    didWork ||= !cached;
+    lines.push(`image ${name}: ${cached ? 'cached' : 'built'} ${artifact.rootfs} (sha256 ${artifact.sha256.slice(0, 12)})`);
+  }
+  return { lines, didWork };
+}

@@ -1,0 +1,13 @@
+import { daxActiveStep } from './dax-active.js';
+import { devdaxIoStep } from './devdax-io.js';
+import { mkfsStep } from './mkfs.js';
+import { mountStep, umountStep } from './mount.js';
+import { namespaceStep } from './namespace.js';
+import { ramdaxStep } from './ramdax.js';
+import { runStep } from './run.js';
+import type { StepKind } from './types.js';
+
+/** Every step kind, by the key that names it in a scenario. */
+export const STEP_KINDS: ReadonlyMap<string, StepKind<any>> = new Map(
+  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, devdaxIoStep, runStep].map((k) => [k.kind, k]),
+);

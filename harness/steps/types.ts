@@ -1,0 +1,77 @@
+import type { z } from 'zod';
+import type { CarveOut } from '../scenario/memmap.js';
+import type { DriverAvailability } from '../setup/artifacts.js';
+
+/** What one guest command did. */
+export interface CommandResult {
+  command: string;
+  exitCode: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+/** The guest as steps see it: a shell over SSH. */
+export interface Guest {
+  exec(command: string, opts: { timeoutMs: number; stdin?: string }): Promise<CommandResult>;
+}
+
+/** What a `namespace` step created, for later steps that name it. */
+export interface NamespaceInfo {
+  dev: string;
+  mode: string;
+  size: number;
+  uuid?: string;
+  align?: number;
+  blockdev?: string;
+  chardev?: string;
+}
+
+export interface StepContext {
+  guest: Guest;
+  namespaces: Map<string, NamespaceInfo>;
+  carveOuts: CarveOut[];
+  kernel: { release: string; ramdax: DriverAvailability };
+  timeoutMs: number;
+}
+
+export type StepStatus = 'pass' | 'fail' | 'skip';
+
+export interface StepOutcome {
+  status: StepStatus;
+  /** One line: why it failed or was skipped. */
+  reason?: string;
+  commands: CommandResult[];
+  /** Values worth keeping in the result (sizes, uuids, ...). */
+  details?: Record<string, unknown>;
+  /** TAP printed by a `run` step, passed through as a subtest. */
+  subtap?: string;
+}
+
+/** One step kind: its parameter schema, how it is named, what it references, how it runs. */
+export interface StepKind<P> {
+  kind: string;
+  summary: string;
+  schema: z.ZodType<P, unknown>;
+  /** Turn a scalar (e.g. `run: uname -a`) into the parameter object. */
+  shorthand?: (value: string) => unknown;
+  title(p: P): string;
+  /** Namespace names this step defines (`as:`). */
+  defines?(p: P): string[];
+  /** Namespace names this step uses, with the parameter that names each. */
+  uses?(p: P): { name: string; param: string }[];
+  /** Checks that need the whole scenario, e.g. a file system too big for its namespace. */
+  crossCheck?(p: P, defined: Map<string, unknown>): { param: string; message: string } | undefined;
+  run(ctx: StepContext, p: P): Promise<StepOutcome>;
+}
+
+/** A step as parsed from a scenario file. */
+export interface Step {
+  index: number;
+  kind: string;
+  name: string;
+  timeoutMs: number;
+  params: unknown;
+}

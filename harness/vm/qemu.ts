@@ -1,0 +1,99 @@
+import { execa, type ResultPromise } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConsoleStream } from './console.js';
+import { qmpCommand } from './qmp.js';
+import { qemuArgv, type VmSpec } from './qemu-args.js';
+
+export interface QemuExit {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  stderr: string;
+}
+
+export type StopMethod = 'exited' | 'qmp-quit' | 'sigterm' | 'sigkill';
+
+/** Every QEMU this process started and has not seen exit: killed on the way out, whatever happens. */
+const live = new Set<QemuVm>();
+
+export function liveVms(): ReadonlySet<QemuVm> {
+  return live;
+}
+
+/** Last resort at process exit: nothing the harness started may outlive it. */
+export function killAllVmsSync(): void {
+  for (const vm of live) vm.killNow();
+}
+
+/** One QEMU process: its console as a stream, its exit as a promise, and a stop that escalates. */
+export class QemuVm {
+  readonly console: ConsoleStream;
+  readonly exit: Promise<QemuExit>;
+  readonly argv: string[];
+  readonly startedAt: number;
+  private exited = false;
+  private stderrText = '';
+  private readonly child: ResultPromise;
+
+  constructor(readonly spec: VmSpec, consoleLog: string | undefined) {
+    this.argv = qemuArgv(spec);
+    this.startedAt = Date.now();
+    this.console = new ConsoleStream(this.startedAt, consoleLog);
+    this.child = execa(spec.binary, this.argv, {
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      cleanup: true,
+    });
+    live.add(this);
+    this.child.stdout?.on('data', (d: Buffer) => this.console.push(d));
+    this.child.stderr?.on('data', (d: Buffer) => {
+      this.stderrText = (this.stderrText + d.toString()).slice(-8192);
+    });
+    this.exit = this.child.then(async (r) => {
+      this.exited = true;
+      live.delete(this);
+      await this.console.end();
+      return { exitCode: r.exitCode, signal: r.signal, stderr: this.stderrText };
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  get stderr(): string {
+    return this.stderrText;
+  }
+
+  killNow(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  /** Wait for exit up to `ms`; true when QEMU exited. */
+  async waitExit(ms: number): Promise<boolean> {
+    if (this.exited) return true;
+    const t = sleep(ms, false, { ref: false });
+    return Promise.race([this.exit.then(() => true), t]);
+  }
+
+  /**
+   * Stop QEMU: give it `graceMs` to exit by itself (the guest was told to
+   * power off), then QMP quit, SIGTERM, SIGKILL — each with a short wait.
+   */
+  async stop(graceMs: number): Promise<StopMethod> {
+    if (await this.waitExit(graceMs)) return 'exited';
+    await qmpCommand(this.spec.qmpSocket, 'quit', 2000).catch(() => undefined);
+    if (await this.waitExit(3000)) return 'qmp-quit';
+    this.child.kill('SIGTERM');
+    if (await this.waitExit(3000)) return 'sigterm';
+    this.child.kill('SIGKILL');
+    await this.waitExit(5000);
+    return 'sigkill';
+  }
+}
