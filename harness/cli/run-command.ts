@@ -1,36 +1,70 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { infraError } from '../common/errors.js';
 import { stderrLogger } from '../common/log.js';
 import { defaultResultsDir, projectRoot } from '../common/paths.js';
+import { readRepro } from '../results/repro.js';
 import { runCases } from '../runner/run.js';
 import { keyPaths } from '../setup/keys.js';
 import { loadCases } from './load-cases.js';
 import { cacheOption } from './options.js';
 
-export function registerRun(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('run')
-    .description('boot one VM per case, run its steps over SSH, stream TAP to stdout; results, console and dmesg go to results/<run-id>/')
-    .argument('[paths...]', 'scenario files or folders', ['scenarios'])
+interface RunFlags {
+  cache: string;
+  jobs: number;
+  results: string;
+  qemu: string;
+  sshPort?: number;
+}
+
+function runOptions(cmd: Command): Command {
+  return cmd
     .addOption(cacheOption())
-    .option('--filter <glob...>', 'run only cases whose id matches a glob', [])
     .option('-j, --jobs <n>', 'VMs to run at once', (v) => Number.parseInt(v, 10), 1)
     .option('--results <dir>', 'where run folders are written', defaultResultsDir())
     .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
-    .action(async (paths: string[], o: { cache: string; filter: string[]; jobs: number; results: string; qemu: string }) => {
-      const cases = await loadCases(paths, o.filter);
-      const version = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')).version as string;
-      const { exitCode } = await runCases({
-        cases,
-        resultsRoot: o.results,
-        cacheDir: o.cache,
-        keys: keyPaths(o.cache),
-        jobs: o.jobs,
-        qemuBinary: o.qemu,
-        log: stderrLogger(),
-        version,
-      });
-      setExit(exitCode);
+    .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', (v) => Number.parseInt(v, 10));
+}
+
+async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
+  const cases = await loadCases(paths, filters);
+  const version = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')).version as string;
+  const { exitCode } = await runCases({
+    cases,
+    resultsRoot: o.results,
+    cacheDir: o.cache,
+    keys: keyPaths(o.cache),
+    jobs: o.jobs,
+    qemuBinary: o.qemu,
+    log: stderrLogger(),
+    version,
+    firstSshPort: o.sshPort,
+  });
+  return exitCode;
+}
+
+export function registerRun(program: Command, setExit: (code: number) => void): void {
+  runOptions(
+    program
+      .command('run')
+      .description('boot one VM per case, run its steps over SSH, stream TAP to stdout; results, console and dmesg go to results/<run-id>/')
+      .argument('[paths...]', 'scenario files or folders', ['scenarios'])
+      .option('--filter <glob...>', 'run only cases whose id matches a glob', []),
+  ).action(async (paths: string[], o: RunFlags & { filter: string[] }) => setExit(await runPaths(paths, o.filter, o)));
+}
+
+export function registerRepro(program: Command, setExit: (code: number) => void): void {
+  runOptions(
+    program
+      .command('repro')
+      .description("re-run just the failed case of a reproducer bundle (results/<run-id>/<case>/repro/) with the bundle's scenario")
+      .argument('<dir>', 'a repro/ folder (or the case folder holding it)'),
+  ).action(async (dir: string, o: RunFlags) => {
+    const m = await readRepro(dir).catch((err) => {
+      throw infraError(`${dir} is not a reproducer bundle (no repro/case.json)`, err);
     });
+    process.stderr.write(`ramdax-harness: reproducing case '${m.caseId}' of run ${m.runId} (failed: ${m.failedPoint?.name ?? '?'})\n`);
+    setExit(await runPaths([m.scenarioFile], [m.caseId], o));
+  });
 }

@@ -10,6 +10,9 @@ const sizeUnits: Record<string, number> = {
 
 const SIZE_RE = /^(0x[0-9a-f]+|\d+)\s*([KMGT]?)(i?B)?$/i;
 
+/** Whether a size is written correctly, whatever its magnitude. */
+export const SIZE_SYNTAX = SIZE_RE;
+
 /** Bytes from `512M`, `4G`, `128K`, `0x100000`, `4096`; undefined when malformed. */
 export function parseSize(text: string | number): number | undefined {
   if (typeof text === 'number') return Number.isSafeInteger(text) && text >= 0 ? text : undefined;

@@ -14,6 +14,7 @@ import { STEP_KINDS } from '../steps/registry.js';
 import type { CommandResult, Guest, StepContext } from '../steps/types.js';
 import { findFindings, type Finding } from '../triage/findings.js';
 import { resolveAccel } from '../vm/accel.js';
+import { writeRepro } from '../results/repro.js';
 import { freeLoopbackPort } from '../vm/ports.js';
 import { baseCmdline, type VmSpec } from '../vm/qemu-args.js';
 import { QemuVm } from '../vm/qemu.js';
@@ -27,6 +28,8 @@ export interface CaseEnv {
   qemuBinary: string;
   log: Logger;
   interrupt: AbortSignal;
+  /** Try this host port first for the first VM's SSH forward (then free ones). */
+  firstSshPort?: number;
 }
 
 export interface Case {
@@ -83,7 +86,7 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
     const target = await loadSshTarget(0, env.keys);
 
     for (let attempt = 1; ; attempt++) {
-      const port = await freeLoopbackPort();
+      const port = attempt === 1 && env.firstSshPort ? env.firstSshPort : await freeLoopbackPort();
       const spec: VmSpec = {
         binary: env.qemuBinary,
         machine: s.machine.type,
@@ -137,20 +140,22 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
     });
     await missRest(0, env.interrupt.aborted ? 'miss' : 'miss', `boot ${status === 'fail' ? 'failed' : 'errored'}`);
     await runTeardown(teardown, env.log);
-    return finish(result, started, vm);
+    return finish(result, started, vm, c, env);
   }
 
   // Steps.
   const commandsLog = join(dir, 'commands.log');
   const guest: Guest = {
     exec: async (command, opts) => {
-      const r = await session!.exec(command, opts);
+      // A command never outlives its VM or the run: QEMU exiting or SIGINT ends the wait.
+      const r = await Promise.race([session!.exec(command, opts), gone(vm!, env.interrupt)]);
       await appendFile(commandsLog, formatCommand(r)).catch(() => undefined);
       return r;
     },
   };
   const ctxBase = { guest, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: result.kernel!.release, ramdax: result.kernel!.ramdax as 'builtin' | 'module' | 'absent' } };
   let dmesgSeen = (await readDmesg(session!))?.length ?? 0;
+  let guestHung = false;
   let stopAt: number | undefined;
   for (const [i, step] of s.steps.entries()) {
     if (env.interrupt.aborted) {
@@ -168,10 +173,17 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
       point = { name: step.name, kind: 'step', status: out.status, reason: out.reason, durationMs: Date.now() - t0, commands: out.commands, details: out.details, subtap: out.subtap };
     } catch (err) {
       // The SSH channel broke: the guest died (kernel's fault) or the harness did.
-      await vm!.waitExit(1500);
-      point = { name: step.name, kind: 'step', status: 'error', reason: `${describeError(err)}${vm!.running ? '' : ' (QEMU exited)'}`, durationMs: Date.now() - t0 };
+      const qemuGone = await vm!.waitExit(1500);
+      const ex = qemuGone ? await vm!.exit : undefined;
+      const reason = ex ? `QEMU exited (${ex.exitCode ?? ex.signal}) during the step — ${describeError(err)}` : describeError(err);
+      point = { name: step.name, kind: 'step', status: 'error', reason, durationMs: Date.now() - t0 };
     }
-    const dmesg = vm!.running ? await readDmesg(session!) : undefined;
+    // After a time-out, make sure the guest still answers before asking it anything else.
+    if (point.commands?.some((x) => x.timedOut) && !(await responsive(session!))) {
+      guestHung = true;
+      point.reason = `${point.reason ?? ''}; the guest no longer answers SSH (hung?)`;
+    }
+    const dmesg = vm!.running && !guestHung ? await readDmesg(session!) : undefined;
     const added = dmesg ? dmesg.slice(dmesgSeen) : [];
     if (dmesg) dmesgSeen = dmesg.length;
     const findings = mergeFindings(findFindings(added), findFindings(vm!.console.linesFrom(consoleFrom).map((l) => l.text)));
@@ -184,7 +196,7 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
     }
     if (added.length) point.dmesg = added;
     await emit(point);
-    if (!vm!.running || (point.status === 'error' && session!.closed)) {
+    if (!vm!.running || guestHung || (point.status === 'error' && session!.closed)) {
       stopAt = i + 1;
       await missRest(i + 1, 'miss', `guest gone after step ${i + 1}`);
       break;
@@ -205,9 +217,9 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
   // Shutdown: keep the full kernel log, power off, check the guest went down cleanly.
   const t0 = Date.now();
   const consoleFrom = vm!.console.lineCount;
-  if (vm!.running && !session!.closed) {
+  if (vm!.running && !session!.closed && !guestHung) {
     const all = await readDmesg(session!);
-    if (all) await writeFile(join(dir, 'dmesg.txt'), `${all.join('\n')}\n`);
+    if (all) await writeFile(join(dir, 'dmesg.txt'), `${all.join('\n')}\n`).catch((err) => env.log.warn(`${c.id}: cannot save dmesg: ${err.message}`));
     await session!.exec('sync; echo o > /proc/sysrq-trigger', { timeoutMs: 5000 }).catch(() => undefined);
   }
   await runTeardown(teardown, env.log);
@@ -222,7 +234,16 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
     findings: late.length ? late : undefined,
     details: { stop: result.stop },
   });
-  return finish(result, started, vm);
+  return finish(result, started, vm, c, env);
+}
+
+/** Rejects when QEMU exits or the run is interrupted, whichever comes first. */
+function gone(vm: QemuVm, interrupt: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    vm.exit.then((e) => reject(new Error(`QEMU exited (${e.exitCode ?? e.signal})`)));
+    if (interrupt.aborted) reject(interrupt.reason);
+    interrupt.addEventListener('abort', () => reject(interrupt.reason), { once: true });
+  });
 }
 
 async function runTeardown(teardown: (() => Promise<void>)[], log: Logger): Promise<void> {
@@ -236,12 +257,20 @@ async function runTeardown(teardown: (() => Promise<void>)[], log: Logger): Prom
   teardown.length = 0;
 }
 
-function finish(result: CaseResult, started: number, vm: QemuVm | undefined): CaseResult {
+async function finish(result: CaseResult, started: number, vm: QemuVm | undefined, c: Case, env: CaseEnv): Promise<CaseResult> {
   vm?.killNow();
   result.durationMs = Date.now() - started;
   result.status = caseStatus(result.points);
   const bad = result.points.find((p) => p.status === result.status && p.reason);
   if (bad && result.status !== 'pass') result.reason = `${bad.name}: ${bad.reason}`;
+  if (result.status === 'fail' || result.status === 'error') {
+    try {
+      const dir = await writeRepro({ caseDir: env.store.caseDir(c.id), result, run: env.store.run, scenario: c.scenario, sshKey: env.keys.clientKey });
+      result.files.repro = relative(env.store.dir, dir);
+    } catch (err) {
+      env.log.warn(`${c.id}: cannot write the reproducer bundle: ${describeError(err)}`);
+    }
+  }
   return result;
 }
 
@@ -251,6 +280,14 @@ export function caseStatus(points: PointResult[]): Status {
   const steps = points.filter((p) => p.kind === 'step');
   if (steps.length && steps.every((p) => p.status === 'skip')) return 'skip';
   return 'pass';
+}
+
+async function responsive(session: SshSession): Promise<boolean> {
+  try {
+    return (await session.exec('true', { timeoutMs: 5000 })).exitCode === 0;
+  } catch {
+    return false;
+  }
 }
 
 async function readDmesg(session: SshSession): Promise<string[] | undefined> {

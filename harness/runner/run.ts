@@ -3,7 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { execa } from 'execa';
-import { describeError } from '../common/errors.js';
+import { describeError, infraError } from '../common/errors.js';
 import { ExitCode, type ExitCodeValue } from '../common/exit-codes.js';
 import type { Logger } from '../common/log.js';
 import { caseStatus, runCase, type Case, type CaseEnv } from './case.js';
@@ -26,6 +26,7 @@ export interface RunOptions {
   reporters?: Reporter[];
   stdout?: (text: string) => void;
   version: string;
+  firstSshPort?: number;
 }
 
 export function newRunId(now = new Date()): string {
@@ -44,8 +45,11 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
     host: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadavg: loadavg() },
     cases: [],
     counts: { pass: 0, fail: 0, error: 0, miss: 0, skip: 0 },
+  }).catch((err) => {
+    throw infraError(`cannot create a run folder in ${o.resultsRoot}: nothing was started`, err);
   });
   const tapFile = createWriteStream(join(store.dir, 'results.tap'));
+  tapFile.on('error', (err) => (store.writeError ??= new Error(`cannot write results.tap: ${err.message}`)));
   const write = o.stdout ?? ((t: string) => process.stdout.write(t));
   const tap = new TapReporter((t) => {
     write(t);
@@ -69,7 +73,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   process.on('exit', killAllVmsSync);
 
   await reporter.onRunBegin(store.run, planned);
-  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal };
+  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort };
   const limit = pLimit(Math.max(1, o.jobs));
   await Promise.all(
     o.cases.map((c, i) =>
@@ -108,6 +112,10 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   await new Promise<void>((r) => tapFile.end(r));
   const c = store.run.counts;
   o.log.info(`${c.pass} passed, ${c.fail} failed, ${c.error} errors, ${c.miss} missed, ${c.skip} skipped — ${store.dir}`);
+  if (store.writeError && store.run.status !== 'interrupted') {
+    o.log.warn(`results are incomplete on disk: ${store.writeError.message}`);
+    return { exitCode: ExitCode.infra, run: store.run };
+  }
   return { exitCode: exitCodeFor(store.run.status), run: store.run };
 }
 

@@ -2,10 +2,11 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { InputError, type SourcePos } from '../common/errors.js';
-import { parseDuration } from '../common/units.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import type { Step } from '../steps/types.js';
-import { parseMemmapArg, unbackedReason, type CarveOut, type MemmapArg } from './memmap.js';
+import { hex, parseMemmapArg, unbackedReason, type CarveOut, type MemmapArg } from './memmap.js';
+import { formatSize } from '../common/units.js';
+import { Duration } from './types.js';
 import { ScenarioHead } from './schema.js';
 import { YamlSource } from './yaml-source.js';
 
@@ -26,7 +27,7 @@ export async function loadScenarioFile(file: string, catalog: Catalog): Promise<
 }
 
 export function checkScenario(src: YamlSource, catalog: Catalog): Scenario {
-  const raw = src.doc.toJS() as unknown;
+  const raw = src.js;
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError([{ pos: src.posOf([]), message: 'a scenario is a YAML mapping (name:, steps:, ...)' }]);
   }
@@ -53,8 +54,8 @@ export function checkScenario(src: YamlSource, catalog: Catalog): Scenario {
     }
   });
   const carveOuts = memmap.flat();
-  const overlap = findOverlap(carveOuts);
-  if (overlap) problems.push({ pos: src.posOf(['memmap']), message: overlap });
+  const overlap = findOverlap(memmap);
+  if (overlap) problems.push({ pos: src.posOf(typeof head.memmap === 'string' ? ['memmap'] : ['memmap', overlap.arg]), message: overlap.message });
   for (const [i, arg] of head.cmdline.entries()) {
     if (/^memmap=/.test(arg)) problems.push({ pos: src.posOf(['cmdline', i]), message: 'put carve-outs in memmap:, not cmdline:, so the harness can check them' });
   }
@@ -101,9 +102,9 @@ function checkStep(src: YamlSource, raw: unknown, index: number, defaultTimeout:
   const params = parsed.data;
   let timeoutMs = defaultTimeout;
   if (obj.timeout !== undefined) {
-    const ms = typeof obj.timeout === 'string' || typeof obj.timeout === 'number' ? parseDuration(obj.timeout) : undefined;
-    if (ms === undefined || ms <= 0) problems.push({ pos: src.posOf([...at, 'timeout']), message: `bad duration '${String(obj.timeout)}': write e.g. 90s, 2m` });
-    else timeoutMs = ms;
+    const ms = Duration.safeParse(obj.timeout);
+    if (!ms.success) problems.push(...ms.error.issues.map((i) => src.problemOf(i, [...at, 'timeout'])));
+    else timeoutMs = ms.data;
   }
   if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length === 0 || obj.name.length > 120 || /[#\n]/.test(obj.name))) {
     problems.push({ pos: src.posOf([...at, 'name']), message: 'a step name is a non-empty string of at most 120 characters without # or line breaks' });
@@ -121,14 +122,20 @@ function checkStep(src: YamlSource, raw: unknown, index: number, defaultTimeout:
   return { index, kind: kind.kind, name, timeoutMs, params };
 }
 
-function findOverlap(cs: CarveOut[]): string | undefined {
-  const sorted = [...cs].sort((a, b) => a.start - b.start);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
-    if (sorted[i]!.start < prev.start + prev.size) return 'memmap carve-outs overlap';
+/** The first carve-out that overlaps an earlier one, with the memmap argument it is in. */
+function findOverlap(args: MemmapArg[]): { arg: number; message: string } | undefined {
+  const seen: { c: CarveOut; arg: number }[] = [];
+  for (const [arg, list] of args.entries()) {
+    for (const c of list) {
+      const other = seen.find((o) => c.start < o.c.start + o.c.size && o.c.start < c.start + c.size);
+      if (other) return { arg, message: `memmap carve-outs overlap: ${describe(c)} and ${describe(other.c)}` };
+      seen.push({ c, arg });
+    }
   }
   return undefined;
 }
+
+const describe = (c: CarveOut) => `${formatSize(c.size)}!${formatSize(c.start)} (${hex(c.start)}-${hex(c.start + c.size - 1)})`;
 
 /** Scenario files named on the command line: files, or every *.yaml in a folder. */
 export async function scenarioFiles(paths: string[]): Promise<string[]> {

@@ -7,7 +7,7 @@ const KernelArg = z.string().regex(/^\S+$/, 'a kernel argument cannot contain wh
 export const Machine = z
   .object({
     type: z.enum(['pc', 'q35']).default('pc'),
-    memory: Size.default(4 * 1024 ** 3),
+    memory: Size.refine((n) => n >= 64 * 1024 ** 2 && n <= 1024 ** 4, 'guest memory must be between 64M and 1T').default(4 * 1024 ** 3),
     cpus: z.number().int().min(1).max(64).default(2),
     accel: z.enum(['auto', 'tcg', 'kvm']).default('auto'),
   })
@@ -37,7 +37,7 @@ export const ScenarioHead = z
     image: Name.default('default'),
     machine: Machine.default(Machine.parse({})),
     /** Carve-outs: each list entry is one `memmap=` argument (`1G!4G` or `512M!4G,512M!5G`). */
-    memmap: z.union([z.string(), z.array(z.string()).max(64)]).optional(),
+    memmap: z.union([z.string(), z.array(z.string()).max(64)], { error: 'memmap is a string like 1G!4G, or a list of them' }).optional(),
     /** Extra kernel command-line arguments. */
     cmdline: z.array(KernelArg).max(64).default([]),
     timeouts: Timeouts.default(Timeouts.parse({})),

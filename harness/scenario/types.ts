@@ -1,11 +1,17 @@
 import { z } from 'zod';
-import { parseDuration, parseSize } from '../common/units.js';
+import { parseDuration, parseSize, SIZE_SYNTAX } from '../common/units.js';
 
 /** A byte count written as `512M`, `4G`, `0x1000` or a plain number. */
 export const Size = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const bytes = parseSize(v);
   if (bytes === undefined) {
-    ctx.addIssue({ code: 'custom', message: `bad size '${v}': write a number with an optional K/M/G/T suffix (e.g. 512M, 4G, 0x100000)` });
+    const wellFormed = typeof v === 'string' ? SIZE_SYNTAX.test(v.trim()) : Number.isInteger(v) && v >= 0;
+    ctx.addIssue({
+      code: 'custom',
+      message: wellFormed
+        ? `size '${v}' is too large`
+        : `bad size '${v}': write a whole number with an optional K/M/G/T suffix (e.g. 512M, 4G, 0x100000)`,
+    });
     return z.NEVER;
   }
   return bytes;
@@ -15,7 +21,7 @@ export const Size = z.union([z.string(), z.number()]).transform((v, ctx) => {
 export const Duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: `bad duration '${v}': write e.g. 90s, 2m, 500ms` });
+    ctx.addIssue({ code: 'custom', message: `bad duration '${v}': write a positive duration, e.g. 90s, 2m, 500ms` });
     return z.NEVER;
   }
   if (ms > 24 * 3_600_000) {
@@ -27,3 +33,6 @@ export const Duration = z.union([z.string(), z.number()]).transform((v, ctx) => 
 
 /** A name usable in ids and file names. */
 export const Name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'use letters, digits, ".", "_" and "-" only').max(80);
+
+/** A power of two, as alignments are. */
+export const PowerOfTwoSize = Size.refine((n) => n > 0 && Number.isInteger(Math.log2(n)), { message: 'an alignment is a power of two (4K, 2M, 1G)' });

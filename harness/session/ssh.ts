@@ -65,10 +65,14 @@ export class SshSession implements Guest {
         let stdout = '';
         let stderr = '';
         let timedOut = false;
+        let settled = false;
         const timer = setTimeout(() => {
+          // A hung guest never confirms the close: answer now, don't wait for it.
           timedOut = true;
+          settled = true;
           ch.signal('KILL');
           ch.close();
+          resolve({ command, exitCode: null, stdout, stderr, durationMs: Date.now() - started, timedOut });
         }, opts.timeoutMs);
         ch.on('data', (d: Buffer) => (stdout = cap(stdout + d.toString())));
         ch.stderr.on('data', (d: Buffer) => (stderr = cap(stderr + d.toString())));
@@ -80,6 +84,7 @@ export class SshSession implements Guest {
         });
         ch.on('close', () => {
           clearTimeout(timer);
+          if (settled) return;
           if (!timedOut && exitCode === null && signal === undefined && this.closedReason) {
             return reject(new Error(`${this.closedReason} while running: ${command}`));
           }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command } from '../common/shell-quote.js';
 import { formatSize } from '../common/units.js';
-import { Size } from '../scenario/types.js';
+import { PowerOfTwoSize, Size } from '../scenario/types.js';
 import { chardevOf, type NdNamespace } from './ndctl.js';
 import { runBody } from './recorder.js';
 import type { StepKind } from './types.js';
@@ -13,7 +13,7 @@ const Create = z
     action: z.literal('create').default('create'),
     mode: z.enum(['fsdax', 'devdax', 'sector', 'raw']),
     size: Size.optional(),
-    align: Size.optional(),
+    align: PowerOfTwoSize.optional(),
     map: z.enum(['dev', 'mem']).optional(),
     /** Region to create in (`region0`); ndctl picks one when omitted. */
     region: z.string().regex(/^region\d+$/, 'write the region as regionN').optional(),

@@ -17,6 +17,7 @@ export class ConsoleStream extends EventEmitter {
   private readonly all: ConsoleLine[] = [];
   private readonly log: WriteStream | undefined;
   lastOutputAt: number;
+  writeError: Error | undefined;
 
   constructor(
     private readonly startedAt: number,
@@ -27,6 +28,8 @@ export class ConsoleStream extends EventEmitter {
     super();
     this.lastOutputAt = now();
     this.log = logPath ? createWriteStream(logPath, { flags: 'a' }) : undefined;
+    // A console log that cannot be written (disk full) must not kill the run; the tail is still kept.
+    this.log?.on('error', (err) => (this.writeError = err));
   }
 
   push(chunk: Buffer | string): void {
