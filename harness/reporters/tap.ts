@@ -13,7 +13,8 @@ export function pointLines(p: PointResult): string[] {
   const sub = p.subtap?.trim();
   if (sub) {
     lines.push(`# Subtest: ${name}`);
-    for (const l of sub.split('\n')) if (!/^TAP version/.test(l)) lines.push(`${IND}${l}`);
+    // A guest's `Bail out!` must not end the whole run's TAP: it becomes a comment.
+    for (const l of sub.split('\n')) if (!/^TAP version/.test(l)) lines.push(`${IND}${l.replace(/^(\s*)Bail out!/, '$1# Bail out!')}`);
   }
   switch (p.status) {
     case 'pass':

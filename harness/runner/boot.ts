@@ -73,7 +73,7 @@ export async function bootGuest(vm: QemuVm, target: SshTarget, d: BootDeadlines,
     }
     if (Date.now() > bootDeadline) throw fail(`boot timed out after ${formatDuration(d.bootMs)}`);
     if (Date.now() - vm.console.lastOutputAt > d.silenceMs) throw fail(`console silent for ${formatDuration(d.silenceMs)}`);
-    if (findFindings(vm.console.linesFrom(0).map((l) => l.text)).some((f) => f.type === 'panic')) {
+    if (findFindings(vm.console.linesFrom(0).map((l) => l.text)).some((f) => f.type === 'panic' || f.type === 'init-killed')) {
       await vm.waitExit(2000);
       throw fail('kernel panic during boot');
     }

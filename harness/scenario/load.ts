@@ -114,6 +114,10 @@ function checkStep(src: YamlSource, raw: unknown, index: number, defaultTimeout:
   }
   const cross = kind.crossCheck?.(params, defined);
   if (cross) problems.push({ pos: src.posOf([...at, kind.kind, cross.param]), message: cross.message });
+  for (const name of kind.undefines?.(params) ?? []) {
+    if (name === '*') defined.clear();
+    else defined.delete(name);
+  }
   for (const name of kind.defines?.(params) ?? []) {
     if (defined.has(name)) problems.push({ pos: src.posOf([...at, kind.kind, 'as']), message: `namespace '${name}' is already defined by an earlier step` });
     defined.set(name, params);

@@ -44,6 +44,7 @@ export const namespaceStep: StepKind<Params> = {
       : `create ${p.mode} namespace${p.size ? ` ${formatSize(p.size)}` : ''}${p.align ? ` align ${formatSize(p.align)}` : ''}${p.as ? ` as ${p.as}` : ''}`,
   defines: (p) => (p.action === 'create' && p.as ? [p.as] : []),
   uses: (p) => (p.action === 'destroy' && p.target !== 'all' ? [{ name: p.target, param: 'target' }] : []),
+  undefines: (p) => (p.action === 'destroy' ? [p.target === 'all' ? '*' : p.target] : []),
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
       if (p.action === 'destroy') {

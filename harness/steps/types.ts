@@ -60,6 +60,8 @@ export interface StepKind<P> {
   title(p: P): string;
   /** Namespace names this step defines (`as:`). */
   defines?(p: P): string[];
+  /** Namespace names this step removes (`'*'` for all); later steps may define them again. */
+  undefines?(p: P): string[];
   /** Namespace names this step uses, with the parameter that names each. */
   uses?(p: P): { name: string; param: string }[];
   /** Checks that need the whole scenario, e.g. a file system too big for its namespace. */

@@ -27,8 +27,9 @@ export interface Finding {
 }
 
 const PATTERNS: [FindingType, RegExp][] = [
-  ['panic', /Kernel panic - not syncing/],
+  // Before `panic`: the kernel says it inside "Kernel panic - not syncing: ...".
   ['init-killed', /Attempted to kill init/],
+  ['panic', /Kernel panic - not syncing/],
   ['kasan', /BUG: KASAN:/],
   ['kfence', /BUG: KFENCE:/],
   ['ubsan', /UBSAN:/],
@@ -52,6 +53,11 @@ export function stripTimestamp(line: string): string {
 export function titleOf(type: FindingType, line: string): string {
   let t = stripTimestamp(line)
     .replace(/\bCPU: ?\d+\b/g, 'CPU')
+    .replace(/\bcpu \d+\b/gi, 'cpu')
+    .replace(/(task \S+?):\d+/g, '$1')
+    .replace(/stuck for \d+s!/g, 'stuck for Ns!')
+    .replace(/\[(\S+):\d+\]/g, '[$1]')
+    .replace(/exitcode=0x([0-9a-f]+)/g, 'exitcode=$1')
     .replace(/\bPID: ?\d+\b/g, 'PID')
     .replace(/\b(comm|Comm): \S+/g, '$1')
     .replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/g, '')
@@ -70,6 +76,8 @@ export function findFindings(lines: readonly string[], contextLines = 3): Findin
   let lastFindingAt = -Infinity;
   lines.forEach((line, i) => {
     const text = stripTimestamp(line);
+    // The closing marker of a report is not a new finding.
+    if (text.startsWith('---[ end ')) return;
     const hit = PATTERNS.find(([, re]) => re.test(text));
     let type: FindingType | undefined = hit?.[0];
     if (!type && /Call Trace:/.test(text) && i - lastFindingAt > 40) type = 'call-trace';

@@ -177,11 +177,12 @@ t.test('titles are stable when timestamps, CPU, PID, offsets and addresses diffe
     ['null deref', nullDeref(0, 345, '0000000000000008'), nullDeref(2, 777, '0000000000000010')],
     ['kasan', kasan('ffff888012345678', 456), kasan('ffff88801abcdef0', 999)],
     ['panic', panic, panic.replaceAll('20.0', '99.9')],
-    ['kill init', killInit('0x00000009'), killInit('0x0000000b')],
+    ['kill init', killInit('0x00000009'), killInit('0x00000009').replace('3.000000', '7.123456')],
     ['hung task', hung(1234, 120), hung(4321, 241)],
     ['soft lockup', softLockup(1, 22, 123), softLockup(0, 48, 456)],
     ['hard lockup', '[ 61.0] NMI watchdog: Watchdog detected hard LOCKUP on cpu 1', '[ 99.5] NMI watchdog: Watchdog detected hard LOCKUP on cpu 0'],
   ];
+  t.not(findFindings(lines(killInit('0x00000009')))[0]!.title, findFindings(lines(killInit('0x0000000b')))[0]!.title, 'init killed by different signals are different findings (exit code kept)');
   for (const [what, a, b] of pairs) {
     const ta = findFindings(lines(a)).map((f) => f.title);
     const tb = findFindings(lines(b)).map((f) => f.title);
