@@ -1,9 +1,9 @@
 import type { Scenario } from '../scenario/load.js';
 import type { Case } from '../runner/case.js';
 
-/** Cases to run: one per scenario (ids are the scenario names). */
+/** Cases to run: the loader already expanded matrices, one Scenario per case. */
 export function expand(scenarios: Scenario[]): Case[] {
-  return scenarios.map((s) => ({ id: s.name, scenario: s }));
+  return scenarios.map((s) => ({ id: s.id, scenario: s }));
 }
 
 /** Keep cases whose id matches any of the globs (`*` any run of characters, `?` one). */

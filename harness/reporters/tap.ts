@@ -16,6 +16,8 @@ export function pointLines(p: PointResult): string[] {
     // A guest's `Bail out!` must not end the whole run's TAP: it becomes a comment.
     for (const l of sub.split('\n')) if (!/^TAP version/.test(l)) lines.push(`${IND}${l.replace(/^(\s*)Bail out!/, '$1# Bail out!')}`);
   }
+  const flaky = p.details?.flakyBoot as { attempt: number; reason: string }[] | undefined;
+  for (const f of flaky ?? []) lines.push(`# flaky boot: attempt ${f.attempt} failed: ${oneLine(f.reason)}`);
   switch (p.status) {
     case 'pass':
       lines.push(`ok ${p.id} - ${name} # ${time}`);

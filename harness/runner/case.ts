@@ -1,4 +1,5 @@
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describeError, HarnessError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -38,6 +39,7 @@ export interface Case {
 }
 
 const PORT_RETRIES = 3;
+let qmpCounter = 0;
 
 /** Run one case from boot to power-off. Never throws: every outcome is a result. */
 export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Promise<CaseResult> {
@@ -85,6 +87,8 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
     result.cmdline = cmdline;
     const target = await loadSshTarget(0, env.keys);
 
+    let portRetries = 0;
+    const failedBoots: { attempt: number; status: string; reason: string; findings: string[] }[] = [];
     for (let attempt = 1; ; attempt++) {
       const port = attempt === 1 && env.firstSshPort ? env.firstSshPort : await freeLoopbackPort();
       const spec: VmSpec = {
@@ -101,12 +105,14 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
           ...(kernel.modulesDisk ? [{ path: kernel.modulesDisk, format: 'raw' as const, readonly: true }] : []),
         ],
         sshPort: port,
-        qmpSocket: join(dir, 'qmp.sock'),
+        // Unix socket paths are limited to 107 bytes: keep it short, outside the run folder.
+        qmpSocket: join(tmpdir(), `ramdax-qmp-${process.pid}-${++qmpCounter}.sock`),
         noReboot,
       };
       let thisVm: QemuVm | undefined;
       teardown.push(async () => {
         if (thisVm) result.stop = await thisVm.stop(s.timeouts.teardown);
+        await rm(spec.qmpSocket, { force: true });
       });
       thisVm = new QemuVm(spec, join(dir, 'console.log'));
       vm = thisVm;
@@ -117,15 +123,30 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
         session = await bootGuest(vm, { ...target, port }, { bootMs: s.timeouts.boot, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, result.boot, env.interrupt);
         break;
       } catch (err) {
-        if (err instanceof BootFailure && err.portInUse && attempt < PORT_RETRIES) {
+        if (err instanceof BootFailure && err.portInUse && portRetries++ < PORT_RETRIES) {
           env.log.warn(`${c.id}: SSH port ${port} was taken, retrying with another`);
           continue;
         }
+        // Boot retry policy: a boot that fails once and then works is reported as flaky, not hidden.
+        if (err instanceof BootFailure && err.message !== 'interrupted' && failedBoots.length < s.retries.boot && !env.interrupt.aborted) {
+          failedBoots.push({ attempt, status: err.status, reason: err.message, findings: err.findings.map((f) => f.title) });
+          env.log.warn(`${c.id}: boot attempt ${attempt} failed (${err.message}); retrying (retries.boot: ${s.retries.boot})`);
+          await thisVm.stop(0);
+          await appendFile(join(dir, 'console.log'), `\n=== ramdax-harness: boot attempt ${attempt} failed: ${err.message}; attempt ${attempt + 1} follows ===\n`).catch(() => undefined);
+          continue;
+        }
+        if (err instanceof BootFailure && failedBoots.length) err.message += ` (also failed on ${failedBoots.length} earlier attempt(s): ${failedBoots.map((b) => b.reason).join('; ')})`;
         throw err;
       }
     }
     teardown.push(async () => session?.close());
-    await emit({ name: 'boot', kind: 'boot', status: 'pass', durationMs: Date.now() - bootStart, details: { ...result.boot, accel: result.accel, kernel: kernel.release } });
+    await emit({
+      name: 'boot',
+      kind: 'boot',
+      status: 'pass',
+      durationMs: Date.now() - bootStart,
+      details: { ...result.boot, accel: result.accel, kernel: kernel.release, ...(failedBoots.length ? { flakyBoot: failedBoots } : {}) },
+    });
   } catch (err) {
     const bf = err instanceof BootFailure ? err : undefined;
     const status: Status = bf ? bf.status : 'error';
@@ -153,7 +174,7 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
       return r;
     },
   };
-  const ctxBase = { guest, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: result.kernel!.release, ramdax: result.kernel!.ramdax as 'builtin' | 'module' | 'absent' } };
+  const ctxBase = { guest, env: s.env, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: result.kernel!.release, ramdax: result.kernel!.ramdax as 'builtin' | 'module' | 'absent' } };
   let dmesgSeen = (await readDmesg(session!))?.length ?? 0;
   let guestHung = false;
   let stopAt: number | undefined;

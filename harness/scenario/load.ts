@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { InputError, type SourcePos } from '../common/errors.js';
 import { STEP_KINDS } from '../steps/registry.js';
+import { axisEnv, caseId, combinations, readAxes, substitute, type ExpandProblem } from '../matrix/axes.js';
 import type { Step } from '../steps/types.js';
 import { hex, parseMemmapArg, unbackedReason, type CarveOut, type MemmapArg } from './memmap.js';
 import { formatSize } from '../common/units.js';
@@ -10,7 +11,13 @@ import { Duration } from './types.js';
 import { ScenarioHead } from './schema.js';
 import { YamlSource } from './yaml-source.js';
 
-export interface Scenario extends Omit<ScenarioHead, 'steps' | 'memmap'> {
+export interface Scenario extends Omit<ScenarioHead, 'steps' | 'memmap' | 'matrix' | 'exclude'> {
+  /** The case id: the name, plus `[axis=label,...]` for matrix cases. */
+  id: string;
+  /** Axis labels of this case (empty without a matrix). */
+  axes: Record<string, string>;
+  /** Axis values exported to guest `run` commands. */
+  env: Record<string, string>;
   file: string;
   memmap: MemmapArg[];
   carveOuts: CarveOut[];
@@ -20,17 +27,66 @@ export interface Scenario extends Omit<ScenarioHead, 'steps' | 'memmap'> {
 type Problem = { pos: SourcePos; message: string };
 const STEP_META = new Set(['name', 'timeout']);
 
-/** Load and check one scenario file; every problem is reported with its position. */
-export async function loadScenarioFile(file: string, catalog: Catalog): Promise<Scenario> {
+/** Load and check one scenario file into its cases; every problem is reported with its position. */
+export async function loadScenarioFile(file: string, catalog: Catalog): Promise<Scenario[]> {
   const src = await YamlSource.read(file);
-  return checkScenario(src, catalog);
+  return checkScenarioCases(src, catalog);
 }
 
+/** A scenario file without a matrix: its one case. */
 export function checkScenario(src: YamlSource, catalog: Catalog): Scenario {
+  return checkScenarioCases(src, catalog)[0]!;
+}
+
+/** Expand the matrix (if any) and check every case. */
+export function checkScenarioCases(src: YamlSource, catalog: Catalog): Scenario[] {
   const raw = src.js;
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError([{ pos: src.posOf([]), message: 'a scenario is a YAML mapping (name:, steps:, ...)' }]);
   }
+  const doc = raw as Record<string, unknown>;
+  const { axes, problems: axisProblems } = readAxes(doc.matrix);
+  const at = (p: ExpandProblem) => ({ pos: src.posOf(p.path), message: p.message });
+  if (axisProblems.length) throw new InputError(axisProblems.map(at));
+  const exclude = Array.isArray(doc.exclude) ? (doc.exclude as Record<string, string>[]) : [];
+  const excludeProblems: Problem[] = [];
+  exclude.forEach((ex, i) => {
+    if (!ex || typeof ex !== 'object') return;
+    for (const [k, v] of Object.entries(ex)) {
+      const axis = axes.find((a) => a.name === k);
+      if (!axis) excludeProblems.push({ pos: src.posOf(['exclude', i, k], { key: true }), message: `exclude names '${k}', which is not a matrix axis` });
+      else if (!axis.values.some((x) => x.label === String(v))) excludeProblems.push({ pos: src.posOf(['exclude', i, k]), message: `axis '${k}' has no label '${String(v)}' (labels: ${axis.values.map((x) => x.label).join(', ')})` });
+    }
+  });
+  if (excludeProblems.length) throw new InputError(excludeProblems);
+  const combos = combinations(axes, exclude);
+  if (combos.length === 0) throw new InputError([{ pos: src.posOf(['exclude']), message: 'exclude leaves no case of the matrix' }]);
+
+  const out: Scenario[] = [];
+  const problems: Problem[] = [];
+  for (const combo of combos) {
+    const values = Object.fromEntries(Object.entries(combo).map(([k, v]) => [k, v.value]));
+    const labels = Object.fromEntries(Object.entries(combo).map(([k, v]) => [k, v.label]));
+    const subst: ExpandProblem[] = [];
+    const expanded = substitute(doc, values, subst);
+    const id = caseId(String(doc.name ?? ''), axes, combo);
+    const prefix = axes.length ? `case ${id}: ` : '';
+    try {
+      if (subst.length) throw new InputError(subst.map(at));
+      out.push({ ...checkOne(src, expanded, catalog), id, axes: labels, env: axisEnv(values) });
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      for (const p of err.problems) {
+        const message = `${prefix}${p.message}`;
+        if (!problems.some((q) => q.pos.line === p.pos.line && q.pos.col === p.pos.col && q.message.endsWith(p.message))) problems.push({ pos: p.pos, message });
+      }
+    }
+  }
+  if (problems.length) throw new InputError(problems);
+  return out;
+}
+
+function checkOne(src: YamlSource, raw: unknown, catalog: Catalog): Omit<Scenario, 'id' | 'axes' | 'env'> {
   const head = src.validate(ScenarioHead, raw);
   const problems: Problem[] = [];
 
@@ -68,7 +124,7 @@ export function checkScenario(src: YamlSource, catalog: Catalog): Scenario {
   });
 
   if (problems.length) throw new InputError(problems);
-  const { steps: _s, memmap: _m, ...rest } = head;
+  const { steps: _s, memmap: _m, matrix: _x, exclude: _e, ...rest } = head;
   return { ...rest, file: src.file, memmap, carveOuts, steps };
 }
 
@@ -164,11 +220,12 @@ export async function loadScenarios(paths: string[], catalog: Catalog): Promise<
   const names = new Map<string, string>();
   for (const file of files) {
     try {
-      const s = await loadScenarioFile(file, catalog);
-      if (names.has(s.name)) {
-        problems.push({ pos: { file, line: 1, col: 1 }, message: `scenario name '${s.name}' is also used by ${names.get(s.name)}` });
-      } else names.set(s.name, file);
-      out.push(s);
+      const cases = await loadScenarioFile(file, catalog);
+      const name = cases[0]!.name;
+      if (names.has(name)) {
+        problems.push({ pos: { file, line: 1, col: 1 }, message: `scenario name '${name}' is also used by ${names.get(name)}` });
+      } else names.set(name, file);
+      out.push(...cases);
     } catch (err) {
       if (err instanceof InputError) problems.push(...err.problems);
       else throw err;

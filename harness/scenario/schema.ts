@@ -41,8 +41,16 @@ export const ScenarioHead = z
     /** Extra kernel command-line arguments. */
     cmdline: z.array(KernelArg).max(64).default([]),
     timeouts: Timeouts.default(Timeouts.parse({})),
+    /** How often a failed boot is tried again before the boot point fails; a boot that passes on retry is reported as flaky. */
+    retries: z.object({ boot: z.number().int().min(0).max(5).default(1) }).strict().default({ boot: 1 }),
     /** Allow a carve-out outside guest RAM (for the test that shows writes vanish). */
     allowUnbackedMemmap: z.boolean().default(false),
+    /** Axes to expand into cases: `axis: [values]` or `axis: { label: value }`; `${axis}` in values. */
+    matrix: z.unknown().optional(),
+    /** Combinations to leave out: `[{ fs: xfs, size: small }]` (labels). */
+    exclude: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).max(256).optional(),
+    /** Cases with the same kernel, image and command line may share one boot: the steps leave the device as they found it. */
+    shareBoot: z.boolean().default(false),
     steps: z.array(z.unknown()).min(1, 'a scenario needs at least one step'),
   })
   .strict();

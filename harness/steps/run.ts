@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Parser } from 'tap-parser';
+import { quote } from '../common/shell-quote.js';
 import { runBody } from './recorder.js';
 import type { StepKind } from './types.js';
 
@@ -49,6 +50,13 @@ export async function judgeTap(text: string): Promise<{ ok: boolean; failures: s
   return { ok: res.ok, failures, count: res.count };
 }
 
+/** Matrix axes become exported guest shell variables, quoted — never spliced into the command text. */
+export function withEnv(env: Record<string, string> | undefined, command: string): string {
+  const entries = Object.entries(env ?? {});
+  if (entries.length === 0) return command;
+  return `export ${entries.map(([k, v]) => `${k}=${quote(v)}`).join(' ')}\n${command}`;
+}
+
 export const runStep: StepKind<Params> = {
   kind: 'run',
   summary: 'any guest command: exit status and an optional stdout regex decide; TAP output becomes subtests',
@@ -57,7 +65,7 @@ export const runStep: StepKind<Params> = {
   title: (p) => `run: ${p.command.split('\n')[0]!.slice(0, 60)}`,
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
-      const res = await r.sh(p.command, { allowFail: true });
+      const res = await r.sh(withEnv(ctx.env, p.command), { allowFail: true });
       const tap = p.tap === true || (p.tap === 'auto' && looksLikeTap(res.stdout));
       r.check(res.exitCode === p.expect.exit, `exit ${res.exitCode ?? res.signal}, expected ${p.expect.exit}${res.stderr.trim() ? ` — ${res.stderr.trim().split('\n').at(-1)}` : ''}`);
       if (p.expect.stdout !== undefined) {

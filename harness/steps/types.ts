@@ -35,6 +35,8 @@ export interface StepContext {
   carveOuts: CarveOut[];
   kernel: { release: string; ramdax: DriverAvailability };
   timeoutMs: number;
+  /** Matrix axis values, exported to guest commands of `run` steps. */
+  env?: Record<string, string>;
 }
 
 export type StepStatus = 'pass' | 'fail' | 'skip';
