@@ -29,6 +29,7 @@ export interface ExpandProblem {
 }
 
 export const MAX_CASES = 256;
+const OMIT = Symbol('omit');
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}/g;
 
 /** `layout.memmap` → the `memmap` field of the `layout` axis value; undefined when missing. */
@@ -122,6 +123,8 @@ export function substitute(doc: unknown, values: Record<string, AxisValue>, prob
     if (whole) {
       const hit = lookup(values, whole[1]!);
       if (!hit.found) problems.push({ path, message: missing(whole[1]!) });
+      // `null` in an axis value means "leave this parameter unset".
+      if (hit.found && hit.value === null) return OMIT;
       return hit.found ? hit.value : doc;
     }
     return doc.replace(PLACEHOLDER, (m, ref: string) => {
@@ -138,9 +141,13 @@ export function substitute(doc: unknown, values: Record<string, AxisValue>, prob
       return String(v);
     });
   }
-  if (Array.isArray(doc)) return doc.map((v, i) => substitute(v, values, problems, [...path, i]));
+  if (Array.isArray(doc)) return doc.map((v, i) => substitute(v, values, problems, [...path, i])).filter((v) => v !== OMIT);
   if (doc && typeof doc === 'object') {
-    return Object.fromEntries(Object.entries(doc as Record<string, unknown>).map(([k, v]) => [k, substitute(v, values, problems, [...path, k])]));
+    return Object.fromEntries(
+      Object.entries(doc as Record<string, unknown>)
+        .map(([k, v]) => [k, substitute(v, values, problems, [...path, k])] as const)
+        .filter(([, v]) => v !== OMIT),
+    );
   }
   return doc;
 }

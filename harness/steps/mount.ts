@@ -38,10 +38,12 @@ export const mountStep: StepKind<MountParams> = {
       const opts = mountOptions((await r.sh('cat /proc/self/mounts')).stdout, p.at);
       r.details.mountOptions = opts;
       r.check(opts !== undefined, `${p.at} is not in /proc/self/mounts after mount`);
+      // `dax`/`dax=always` must show in the mount table (dax=inode is the default and may not).
       const dax = /(^|,)dax(=(\w+))?(,|$)/.exec(p.options);
-      if (dax && (dax[3] ?? 'always') !== 'never') {
-        r.check(/(^|,)dax(=always|=inode)?(,|$)/.test(opts!), `mounted with -o ${p.options} but /proc/mounts shows '${opts}'`);
+      if (dax && (dax[3] ?? 'always') === 'always') {
+        r.check(/(^|,)dax(=always)?(,|$)/.test(opts!), `mounted with -o ${p.options} but /proc/mounts shows '${opts}'`);
       }
+      if (dax && dax[3] === 'never') r.check(!/(^|,)dax(=always)?(,|$)/.test(opts!), `mounted with -o dax=never but /proc/mounts shows '${opts}'`);
     }),
 };
 

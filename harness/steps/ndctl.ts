@@ -7,6 +7,7 @@ export interface NdRegion {
   available_size?: number;
   type?: string;
   namespaces?: NdNamespace[];
+  mappings?: { dimm: string; offset: number; length: number }[];
 }
 
 export interface NdNamespace {

@@ -63,6 +63,11 @@ export const ramdaxStep: StepKind<Params> = {
       const regions = asArray(bus!.regions);
       r.details.dimms = dimms;
       r.details.regions = regions.map((x) => ({ dev: x.dev, size: x.size, align: x.align, available: x.available_size }));
+      // Sizes must make sense: a label area larger than its range underflows into huge mapping lengths.
+      for (const reg of regions) {
+        const bad = asArray(reg.mappings).find((m) => m.length > reg.size);
+        r.check((reg.available_size ?? 0) >= 0 && !bad, `${reg.dev}: ndctl reports impossible sizes (size ${reg.size}, available_size ${reg.available_size}${bad ? `, mapping length ${bad.length} on ${bad.dimm}` : ''}): the carve-out is no larger than ramdax's label area`);
+      }
       const expDimms = p.expect.dimms ?? (p.driver === 'ramdax' ? ctx.carveOuts.length : 0);
       const expRegions = p.expect.regions ?? ctx.carveOuts.length;
       r.check(dimms === expDimms, `expected ${expDimms} DIMM(s) on the ${PROVIDER[p.driver]} bus, ndctl shows ${dimms}`);

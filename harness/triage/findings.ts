@@ -64,6 +64,7 @@ export function titleOf(type: FindingType, line: string): string {
     .replace(/\b0x[0-9a-f]{6,}\b|\b[0-9a-f]{12,16}\b/g, 'ADDR')
     .replace(/\b\d+ seconds\b/g, 'N seconds')
     .replace(/#\d+/g, '#N')
+    .replace(/(CPU#N: [^\s/]+)\/\d+/g, '$1')
     .replace(/\s+/g, ' ')
     .trim();
   if (t.length > 160) t = `${t.slice(0, 157)}...`;
