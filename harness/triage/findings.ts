@@ -38,6 +38,8 @@ const PATTERNS: [FindingType, RegExp][] = [
   ['soft-lockup', /watchdog: BUG: soft lockup/],
   ['hard-lockup', /Watchdog detected hard LOCKUP|NMI watchdog: .*hard LOCKUP/],
   ['gpf', /general protection fault/],
+  // Page faults in the kernel print a BUG line, then an Oops: the report is an oops.
+  ['oops', /BUG: kernel NULL pointer dereference|BUG: unable to handle page fault/],
   ['bug', /(^|\] )BUG:|kernel BUG at/],
   ['oops', /Oops(:| -)/],
   ['warning', /(^|\] )WARNING: /],
@@ -54,9 +56,11 @@ export function titleOf(type: FindingType, line: string): string {
   let t = stripTimestamp(line)
     .replace(/\bCPU: ?\d+\b/g, 'CPU')
     .replace(/\bcpu \d+\b/gi, 'cpu')
-    .replace(/(task \S+?):\d+/g, '$1')
+    .replace(/\bCPU\d+\b/g, 'CPU')
+    .replace(/(task \S+):\d+\b/g, '$1')
     .replace(/stuck for \d+s!/g, 'stuck for Ns!')
     .replace(/\[(\S+):\d+\]/g, '[$1]')
+    .replace(/kworker\/[^\]\s]+/g, (k) => k.replace(/\d+/g, 'N'))
     .replace(/exitcode=0x([0-9a-f]+)/g, 'exitcode=$1')
     .replace(/\bPID: ?\d+\b/g, 'PID')
     .replace(/\b(comm|Comm): \S+/g, '$1')
@@ -71,23 +75,41 @@ export function titleOf(type: FindingType, line: string): string {
   return `${type}: ${t}`;
 }
 
-/** Findings in a block of kernel log lines; a Call Trace only counts when nothing above explains it. */
+/** Types whose report goes on with an `Oops:` line that is part of it, not a new finding. */
+const OOPS_FOLLOWS = new Set<FindingType>(['oops', 'bug', 'gpf', 'kasan', 'kfence']);
+
+/**
+ * Findings in a block of kernel log lines. A report is one finding: the Oops
+ * line of a BUG/GPF/KASAN report, a repeated report with the same title, and
+ * a Call Trace that belongs to a finding above it are not counted again. A
+ * Call Trace with nothing above it is titled by its header (e.g. "NMI backtrace
+ * for cpu").
+ */
 export function findFindings(lines: readonly string[], contextLines = 3): Finding[] {
   const out: Finding[] = [];
-  let lastFindingAt = -Infinity;
+  const seen = new Set<string>();
+  let last: { type: FindingType; at: number } | undefined;
   lines.forEach((line, i) => {
     const text = stripTimestamp(line);
     // The closing marker of a report is not a new finding.
     if (text.startsWith('---[ end ')) return;
     const hit = PATTERNS.find(([, re]) => re.test(text));
     let type: FindingType | undefined = hit?.[0];
-    if (!type && /Call Trace:/.test(text) && i - lastFindingAt > 40) type = 'call-trace';
+    let titleLine = line;
+    if (type === 'oops' && /^Oops/.test(text.trim()) && last && OOPS_FOLLOWS.has(last.type) && i - last.at <= 10) return;
+    if (!type && /Call Trace:/.test(text) && (!last || i - last.at > 40)) {
+      type = 'call-trace';
+      const header = lines.slice(Math.max(0, i - 30), i).reverse().find((l) => /NMI backtrace for cpu|sysrq: |Workqueue: /.test(l));
+      if (header) titleLine = header;
+    }
     if (!type) return;
-    // A panic that follows an oops/BUG is its consequence: keep both, they are different titles.
-    lastFindingAt = i;
+    last = { type, at: i };
+    const title = titleOf(type, titleLine);
+    if (seen.has(title)) return;
+    seen.add(title);
     out.push({
       type,
-      title: titleOf(type, line),
+      title,
       line: line.trimEnd(),
       context: lines.slice(Math.max(0, i - contextLines), i + contextLines + 8).map((l) => l.trimEnd()),
     });

@@ -55,10 +55,10 @@ t.test('worst', async (t) => {
   t.equal(worst(['miss', 'error', 'fail']), 'error');
 });
 
-const scenario = (name: string) => ({ name, file: `${name}.yaml` }) as Scenario;
+const scenario = (name: string) => ({ name, id: name, file: `${name}.yaml` }) as Scenario;
 const cases = expand(['boot-smoke', 'devdax-roundtrip', 'fsdax-ext4', 'fsdax-xfs', 'ramdax-bind', 'a.b', 'axb', 'x(1)+[y]$'].map(scenario));
 
-t.test('expand: one case per scenario, id is the scenario name', async (t) => {
+t.test('expand: one case per scenario (matrices already expanded), id from the scenario', async (t) => {
   t.equal(cases.length, 8);
   t.equal(cases[0]?.id, 'boot-smoke');
   t.equal(cases[0]?.scenario.name, 'boot-smoke');
