@@ -13,7 +13,7 @@ import { currentImage, currentKernel } from '../setup/artifacts.js';
 import type { KeyPaths } from '../setup/keys.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import type { CommandResult, Guest, StepContext } from '../steps/types.js';
-import { findFindings, type Finding } from '../triage/findings.js';
+import { findFindings, taintFlags, type Finding } from '../triage/findings.js';
 import { resolveAccel } from '../vm/accel.js';
 import { writeRepro } from '../results/repro.js';
 import { freeLoopbackPort } from '../vm/ports.js';
@@ -175,7 +175,9 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
     },
   };
   const ctxBase = { guest, env: s.env, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: result.kernel!.release, ramdax: result.kernel!.ramdax as 'builtin' | 'module' | 'absent' } };
-  let dmesgSeen = (await readDmesg(session!))?.length ?? 0;
+  const initial = await readDmesg(session!);
+  let dmesgSeen = initial?.lines.length ?? 0;
+  let taint = initial?.taint;
   let guestHung = false;
   let stopAt: number | undefined;
   for (const [i, step] of s.steps.entries()) {
@@ -204,9 +206,16 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
       guestHung = true;
       point.reason = `${point.reason ?? ''}; the guest no longer answers SSH (hung?)`;
     }
-    const dmesg = vm!.running && !guestHung ? await readDmesg(session!) : undefined;
+    const state = vm!.running && !guestHung ? await readDmesg(session!) : undefined;
+    const dmesg = state?.lines;
     const added = dmesg ? dmesg.slice(dmesgSeen) : [];
     if (dmesg) dmesgSeen = dmesg.length;
+    // A taint change with no report in the log (a forced module, a machine check...) still fails the step.
+    if (state && taint !== undefined && state.taint !== taint && point.status === 'pass') {
+      point.status = 'fail';
+      point.reason = `kernel taint changed from ${taint} to ${state.taint} (${taintFlags(state.taint & ~taint)})`;
+    }
+    if (state) taint = state.taint;
     const findings = mergeFindings(findFindings(added), findFindings(vm!.console.linesFrom(consoleFrom).map((l) => l.text)));
     if (findings.length) {
       point.findings = findings;
@@ -239,7 +248,7 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
   const t0 = Date.now();
   const consoleFrom = vm!.console.lineCount;
   if (vm!.running && !session!.closed && !guestHung) {
-    const all = await readDmesg(session!);
+    const all = (await readDmesg(session!))?.lines;
     if (all) await writeFile(join(dir, 'dmesg.txt'), `${all.join('\n')}\n`).catch((err) => env.log.warn(`${c.id}: cannot save dmesg: ${err.message}`));
     await session!.exec('sync; echo o > /proc/sysrq-trigger', { timeoutMs: 5000 }).catch(() => undefined);
   }
@@ -311,10 +320,13 @@ async function responsive(session: SshSession): Promise<boolean> {
   }
 }
 
-async function readDmesg(session: SshSession): Promise<string[] | undefined> {
+/** The kernel's taint mask and log, in one round trip. */
+async function readDmesg(session: SshSession): Promise<{ taint: number; lines: string[] } | undefined> {
   try {
-    const r = await session.exec('dmesg', { timeoutMs: 15_000 });
-    return r.exitCode === 0 ? r.stdout.replace(/\n$/, '').split('\n') : undefined;
+    const r = await session.exec('cat /proc/sys/kernel/tainted; dmesg', { timeoutMs: 15_000 });
+    if (r.exitCode !== 0) return undefined;
+    const [first, ...rest] = r.stdout.replace(/\n$/, '').split('\n');
+    return { taint: Number(first), lines: rest };
   } catch {
     return undefined;
   }

@@ -117,7 +117,10 @@ export function findFindings(lines: readonly string[], contextLines = 3): Findin
   return out;
 }
 
-/** Taint flags from /proc/sys/kernel/tainted (a number). */
-export function taintChanged(before: number, after: number): boolean {
-  return before !== after;
+/** Letters of the taint bits in a mask, as the kernel prints them (kernel/panic.c taint_flags). */
+export function taintFlags(mask: number): string {
+  const letters = 'PFSRMBUDAWCIOELKXTNJ';
+  const out: string[] = [];
+  for (let bit = 0; bit < letters.length; bit++) if (mask & (1 << bit)) out.push(letters[bit]!);
+  return out.join('') || 'none';
 }

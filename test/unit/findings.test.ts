@@ -1,5 +1,5 @@
 import t from 'tap';
-import { findFindings, stripTimestamp, taintChanged, titleOf, type Finding } from '../../harness/triage/findings.js';
+import { findFindings, stripTimestamp, taintFlags, titleOf, type Finding } from '../../harness/triage/findings.js';
 
 const lines = (text: string) => text.split('\n');
 const types = (fs: Finding[]) => fs.map((f) => f.type);
@@ -210,7 +210,10 @@ t.test('stripTimestamp and titleOf', async (t) => {
   t.match(titleOf('warning', 'WARNING: x'.padEnd(300, 'y')), /\.\.\.$/);
 });
 
-t.test('taintChanged', async (t) => {
-  t.equal(taintChanged(0, 0), false);
-  t.equal(taintChanged(0, 512), true);
+t.test('taintFlags names the taint bits as the kernel does', async (t) => {
+  t.equal(taintFlags(0), 'none');
+  t.equal(taintFlags(512), 'W', 'bit 9: a WARNING happened');
+  t.equal(taintFlags(1 | 4096), 'PO', 'proprietary + out-of-tree module');
+  t.equal(taintFlags(1 << 14), 'L', 'bit 14: soft lockup');
+  t.equal(taintFlags(1 << 15), 'K', 'bit 15: live patch');
 });

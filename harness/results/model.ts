@@ -1,0 +1,77 @@
+import type { Finding } from '../triage/findings.js';
+import type { CommandResult } from '../steps/types.js';
+
+/**
+ * pass: checked behaviour is right. fail: the kernel or the checked behaviour is
+ * wrong. error: the harness or host broke. miss: planned, never ran because of an
+ * earlier failure. skip: not applicable, with a reason.
+ */
+export type Status = 'pass' | 'fail' | 'error' | 'miss' | 'skip';
+
+/** Worst first: the exit status follows the worst status of a run. */
+export const STATUS_RANK: Record<Status, number> = { pass: 0, skip: 0, miss: 1, fail: 2, error: 3 };
+
+export function worst(statuses: Iterable<Status>): Status {
+  let w: Status = 'pass';
+  for (const s of statuses) if (STATUS_RANK[s] > STATUS_RANK[w] || (w === 'pass' && s === 'skip')) w = s;
+  return w;
+}
+
+export interface PointResult {
+  /** 1-based, in TAP order within the case. */
+  id: number;
+  name: string;
+  kind: 'boot' | 'step' | 'shutdown';
+  status: Status;
+  reason?: string;
+  durationMs: number;
+  commands?: CommandResult[];
+  findings?: Finding[];
+  /** Kernel log lines added while this point ran. */
+  dmesg?: string[];
+  details?: Record<string, unknown>;
+  subtap?: string;
+}
+
+export interface BootTimes {
+  /** Host milliseconds from QEMU start. */
+  kernelStartedMs?: number;
+  initStartedMs?: number;
+  sshdStartedMs?: number;
+  sshReadyMs?: number;
+  firstCommandMs?: number;
+}
+
+export interface CaseResult {
+  id: string;
+  scenario: string;
+  file: string;
+  status: Status;
+  reason?: string;
+  startedAt: string;
+  durationMs: number;
+  kernel?: { name: string; release: string; source: string; sha256: Record<string, string>; ramdax: string };
+  image?: { name: string; sha256: string };
+  accel?: { accel: string; reason: string };
+  cmdline?: string;
+  qemuArgv?: string[];
+  boot: BootTimes;
+  sshPort?: number;
+  stop?: string;
+  points: PointResult[];
+  /** Paths relative to the run folder. */
+  files: Record<string, string>;
+}
+
+export interface RunResult {
+  runId: string;
+  dir: string;
+  startedAt: string;
+  endedAt?: string;
+  status: Status | 'running' | 'interrupted';
+  harness: { version: string; node: string };
+  qemu?: string;
+  host: { cpu: string; cores: number; loadavg: number[] };
+  cases: CaseResult[];
+  counts: Record<Status, number>;
+}

@@ -1,0 +1,130 @@
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { quote } from '../common/shell-quote.js';
+import type { Scenario } from '../scenario/load.js';
+import type { CaseResult, RunResult } from './model.js';
+
+/** What `ramdax-harness repro <dir>` reads back. */
+export interface ReproManifest {
+  caseId: string;
+  runId: string;
+  scenarioFile: string;
+  originalScenarioFile: string;
+  failedPoint?: { id: number; name: string; status: string; reason?: string; commands: string[] };
+  qemuArgv: string[];
+  cmdline?: string;
+  kernel: CaseResult['kernel'];
+  image: CaseResult['image'];
+  accel: CaseResult['accel'];
+  qemuVersion?: string;
+  harness: RunResult['harness'];
+  sshKey: string;
+}
+
+/** For the interactive reproducer: the console multiplexed with the monitor (Ctrl-A X quits). */
+export function interactiveArgv(argv: string[], sshPortVar: string, qmpSocket: string): string[] {
+  return argv.map((a) => {
+    if (a === 'stdio,id=con0,signal=off') return 'stdio,id=con0,mux=on,signal=off';
+    if (a.startsWith('user,id=net0,hostfwd=tcp:127.0.0.1:')) return a.replace(/127\.0\.0\.1:\d+-:22/, `127.0.0.1:${sshPortVar}-:22`);
+    if (a.startsWith('unix:') && a.includes('ramdax-qmp-')) return `unix:${qmpSocket},server=on,wait=off`;
+    return a;
+  });
+}
+
+/** A shell script that boots the same VM by hand and says how to run the failing step (pure). */
+export function reproScript(m: ReproManifest, reproDir: string): string {
+  const argv = interactiveArgv(m.qemuArgv, '@PORT@', '@QMP@');
+  const args = argv.map((a) =>
+    a.includes('@PORT@') || a.includes('@QMP@') ? `"${a.replace(/[$`"\\]/g, '\\$&').replace('@PORT@', '${PORT}').replace('@QMP@', '${QMP}')}"` : quote(a),
+  );
+  const checks = [
+    ...Object.entries(m.kernel?.sha256 ?? {}).map(([f, h]) => ({ file: findArg(m.qemuArgv, f), sha: h })),
+    ...(m.image ? [{ file: findArg(m.qemuArgv, 'rootfs.img'), sha: m.image.sha256 }] : []),
+  ].filter((c) => c.file);
+  const ssh = `ssh -i ${quote(m.sshKey)} -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1`;
+  const failing = m.failedPoint?.commands ?? [];
+  return `#!/usr/bin/env bash
+# Reproducer for case '${m.caseId}' of run ${m.runId}
+# kernel ${m.kernel?.release ?? '?'} (${m.kernel?.source ?? '?'}), ${m.qemuVersion ?? 'QEMU ?'}, accel ${m.accel?.accel ?? '?'}
+# harness ${m.harness.version} on node ${m.harness.node}
+# Failed: ${m.failedPoint ? `point ${m.failedPoint.id} '${m.failedPoint.name}' (${m.failedPoint.status}): ${(m.failedPoint.reason ?? '').replace(/\n/g, ' ')}` : 'see results.json'}
+#
+# Boots the same VM (same kernel, initrd, disks, command line; the root disk in
+# snapshot mode) with its console here. Ctrl-A X quits QEMU.
+# Re-run the whole case instead with: npx ramdax-harness repro ${quote(reproDir)}
+set -euo pipefail
+PORT=\${PORT:-10022}
+QMP=\${QMP:-\${TMPDIR:-/tmp}/ramdax-repro-$$.sock}
+for pair in ${checks.map((c) => quote(`${c.sha}  ${c.file}`)).join(' ')}; do
+  echo "$pair" | sha256sum --check --quiet || echo "warning: \${pair#*  } is not the file the failing run used" >&2
+done
+echo "When the guest is up (console: 'harness-init: sshd started'), in another terminal:" >&2
+echo "  ${ssh.replace(/"/g, '\\"')}" >&2
+cat >&2 <<'EOT'
+and run the step that failed:
+${failing.map((c) => `  ${c.replace(/\n/g, '\n  ')}`).join('\n') || '  (see commands.log)'}
+EOT
+exec ${pairs(args).join(' \\\n  ')}
+`;
+}
+
+/** `-m 4096M` on one line: an option and its value stay together. */
+function pairs(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (args[i]!.startsWith('-') && next !== undefined && !next.startsWith('-')) {
+      out.push(`${args[i]} ${next}`);
+      i++;
+    } else out.push(args[i]!);
+  }
+  return out;
+}
+
+function findArg(argv: string[], base: string): string | undefined {
+  for (const a of argv) {
+    const m = /^(?:file=)?([^,]*)/.exec(a);
+    const path = m?.[1];
+    if (path && path.endsWith(`/${base}`)) return path.replaceAll(',,', ',');
+  }
+  return undefined;
+}
+
+/** Write `<case>/repro/` for a failed case: scenario, argv, cmdline, hashes, versions, console, repro.sh. */
+export async function writeRepro(o: { caseDir: string; result: CaseResult; run: RunResult; scenario: Scenario; sshKey: string }): Promise<string> {
+  const dir = join(o.caseDir, 'repro');
+  await mkdir(dir, { recursive: true });
+  const r = o.result;
+  const failed = r.points.find((p) => p.status === 'fail' || p.status === 'error');
+  const scenarioFile = join(dir, 'scenario.yaml');
+  await copyFile(o.scenario.file, scenarioFile);
+  const m: ReproManifest = {
+    caseId: r.id,
+    runId: o.run.runId,
+    scenarioFile,
+    originalScenarioFile: o.scenario.file,
+    failedPoint: failed && { id: failed.id, name: failed.name, status: failed.status, reason: failed.reason, commands: (failed.commands ?? []).map((c) => c.command) },
+    qemuArgv: r.qemuArgv ?? [],
+    cmdline: r.cmdline,
+    kernel: r.kernel,
+    image: r.image,
+    accel: r.accel,
+    qemuVersion: o.run.qemu,
+    harness: o.run.harness,
+    sshKey: o.sshKey,
+  };
+  await writeFile(join(dir, 'case.json'), `${JSON.stringify(m, null, 2)}\n`);
+  await writeFile(join(dir, 'expanded-scenario.yaml'), stringify({ ...o.scenario, steps: o.scenario.steps }));
+  await writeFile(join(dir, 'qemu-argv.txt'), `${m.qemuArgv.map(quote).join(' ')}\n`);
+  await writeFile(join(dir, 'cmdline.txt'), `${r.cmdline ?? ''}\n`);
+  await copyFile(join(o.caseDir, 'console.log'), join(dir, 'console.log')).catch(() => undefined);
+  await writeFile(join(dir, 'repro.sh'), reproScript(m, dir));
+  await chmod(join(dir, 'repro.sh'), 0o755);
+  return dir;
+}
+
+export async function readRepro(dir: string): Promise<ReproManifest> {
+  const file = dir.endsWith('case.json') ? dir : join(dir, dir.endsWith('repro') ? '' : 'repro', 'case.json');
+  return JSON.parse(await readFile(file, 'utf8')) as ReproManifest;
+}

@@ -1,0 +1,67 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../common/fs.js';
+import type { CaseResult, RunResult, Status } from './model.js';
+
+/**
+ * The run folder, written as things happen: events.jsonl gets one line per
+ * finished test point and case (append), results.json is rewritten atomically
+ * after every case, so a run killed at any moment keeps what had finished.
+ */
+export class ResultStore {
+  /** The first write that failed (disk full, folder made read-only...): the run then ends with exit 3. */
+  writeError: Error | undefined;
+
+  constructor(
+    readonly dir: string,
+    readonly run: RunResult,
+  ) {}
+
+  /** Writes after the run folder exists never throw: a lost write is recorded, the run goes on. */
+  private async guard(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.writeError ??= new Error(`cannot write ${what} in ${this.dir}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  static async create(resultsRoot: string, run: Omit<RunResult, 'dir'>): Promise<ResultStore> {
+    const dir = join(resultsRoot, run.runId);
+    await mkdir(dir, { recursive: true });
+    const store = new ResultStore(dir, { ...run, dir });
+    // The first write must work: otherwise nothing is started at all.
+    await writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(store.run, null, 2)}\n`);
+    return store;
+  }
+
+  caseDir(caseId: string): string {
+    return join(this.dir, safeName(caseId));
+  }
+
+  event(e: Record<string, unknown>): Promise<void> {
+    return this.guard('events.jsonl', () => appendFile(join(this.dir, 'events.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), ...e })}\n`));
+  }
+
+  async addCase(c: CaseResult): Promise<void> {
+    this.run.cases.push(c);
+    this.run.counts = countPoints(this.run.cases);
+    await this.event({ type: 'case-end', id: c.id, status: c.status });
+    await this.flush();
+  }
+
+  flush(): Promise<void> {
+    return this.guard('results.json', () => writeFileAtomic(join(this.dir, 'results.json'), `${JSON.stringify(this.run, null, 2)}\n`));
+  }
+}
+
+export function countPoints(cases: CaseResult[]): Record<Status, number> {
+  const counts: Record<Status, number> = { pass: 0, fail: 0, error: 0, miss: 0, skip: 0 };
+  for (const c of cases) for (const p of c.points) counts[p.status]++;
+  return counts;
+}
+
+/** A case id as a folder name: `fsdax[fs=xfs]` -> `fsdax_fs=xfs_`. */
+export function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._=+-]/g, '_');
+}
