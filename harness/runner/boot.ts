@@ -37,12 +37,20 @@ export class BootFailure extends Error {
  * markers and kernel trouble, QEMU for an early exit, and the clock for the
  * boot, SSH and silence deadlines. Never waits longer than those.
  */
-export async function bootGuest(vm: QemuVm, target: SshTarget, d: BootDeadlines, times: BootTimes, interrupt: AbortSignal): Promise<SshSession> {
+export async function bootGuest(
+  vm: QemuVm,
+  target: SshTarget,
+  d: BootDeadlines,
+  times: BootTimes,
+  interrupt: AbortSignal,
+  /** For a reboot inside the same QEMU: only console lines from here on count, deadlines start now. */
+  from: { line: number; at: number } = { line: 0, at: vm.startedAt },
+): Promise<SshSession> {
   const since = (t: number) => t - vm.startedAt;
   const stage = (): string =>
     times.sshdStartedMs !== undefined ? 'sshd started' : times.initStartedMs !== undefined ? 'init started' : times.kernelStartedMs !== undefined ? 'kernel started' : 'no kernel output';
   const fail = (why: string, status?: 'fail' | 'error', portInUse = false) => {
-    const lines = vm.console.linesFrom(0).map((l) => l.text);
+    const lines = vm.console.linesFrom(from.line).map((l) => l.text);
     const findings = findFindings(lines);
     const st = status ?? (findings.length || times.kernelStartedMs !== undefined ? 'fail' : 'error');
     return new BootFailure(st, `${why} (stage reached: ${stage()})${findings.length ? `: ${findings[0]!.title}` : ''}`, findings, vm.console.tail(40), portInUse);
@@ -55,7 +63,7 @@ export async function bootGuest(vm: QemuVm, target: SshTarget, d: BootDeadlines,
   mark('init', 'initStartedMs');
   mark('sshd', 'sshdStartedMs');
 
-  const bootDeadline = vm.startedAt + d.bootMs;
+  const bootDeadline = from.at + d.bootMs;
   let exited = false;
   vm.exit.then(() => (exited = true));
 
@@ -73,7 +81,7 @@ export async function bootGuest(vm: QemuVm, target: SshTarget, d: BootDeadlines,
     }
     if (Date.now() > bootDeadline) throw fail(`boot timed out after ${formatDuration(d.bootMs)}`);
     if (Date.now() - vm.console.lastOutputAt > d.silenceMs) throw fail(`console silent for ${formatDuration(d.silenceMs)}`);
-    if (findFindings(vm.console.linesFrom(0).map((l) => l.text)).some((f) => f.type === 'panic' || f.type === 'init-killed')) {
+    if (findFindings(vm.console.linesFrom(from.line).map((l) => l.text)).some((f) => f.type === 'panic' || f.type === 'init-killed')) {
       await vm.waitExit(2000);
       throw fail('kernel panic during boot');
     }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describeError, HarnessError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import type { CaseResult, PointResult, Status } from '../results/model.js';
+import type { BootTimes, CaseResult, PointResult, Status } from '../results/model.js';
 import type { ResultStore } from '../results/store.js';
 import type { PlannedCase, Reporter } from '../reporters/reporter.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
@@ -82,7 +82,8 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
     const accel = await resolveAccel(kernel.vmlinuz, env.qemuBinary);
     result.accel = { accel: accel.accel, reason: accel.reason };
     if (s.machine.accel === 'kvm' && accel.accel !== 'kvm') throw new HarnessError('infra', `scenario requires KVM: ${accel.reason}`);
-    const noReboot = true;
+    // A scenario that reboots its guest needs QEMU to reset instead of exiting.
+    const noReboot = !s.steps.some((st) => st.kind === 'reboot');
     const cmdline = [...baseCmdline({ initrd: !!kernel.initrd, noReboot }), ...s.memmap.map(formatMemmapArg), ...s.cmdline].join(' ');
     result.cmdline = cmdline;
     const target = await loadSshTarget(0, env.keys);
@@ -174,7 +175,18 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
       return r;
     },
   };
-  const ctxBase = { guest, env: s.env, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: result.kernel!.release, ramdax: result.kernel!.ramdax as 'builtin' | 'module' | 'absent' } };
+  let rebooted = false;
+  const reboot = async (timeoutMs: number) => {
+    const from = { line: vm!.console.lineCount, at: Date.now() };
+    await session!.exec('sync; echo 1 > /proc/sys/kernel/sysrq; echo b > /proc/sysrq-trigger', { timeoutMs: 3000 }).catch(() => undefined);
+    session!.close();
+    const times: BootTimes = {};
+    const target = await loadSshTarget(result.sshPort!, env.keys);
+    session = await bootGuest(vm!, target, { bootMs: timeoutMs, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, times, env.interrupt, from);
+    rebooted = true;
+    return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v === undefined ? undefined : v - (from.at - vm!.startedAt)]));
+  };
+  const ctxBase = { guest, reboot, env: s.env, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: result.kernel!.release, ramdax: result.kernel!.ramdax as 'builtin' | 'module' | 'absent' } };
   const initial = await readDmesg(session!);
   let dmesgSeen = initial?.lines.length ?? 0;
   let taint = initial?.taint;
@@ -205,6 +217,12 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
     if (point.commands?.some((x) => x.timedOut) && !(await responsive(session!))) {
       guestHung = true;
       point.reason = `${point.reason ?? ''}; the guest no longer answers SSH (hung?)`;
+    }
+    if (rebooted) {
+      // A new kernel, a new log and taint mask.
+      dmesgSeen = 0;
+      taint = undefined;
+      rebooted = false;
     }
     const state = vm!.running && !guestHung ? await readDmesg(session!) : undefined;
     const dmesg = state?.lines;

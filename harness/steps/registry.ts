@@ -4,10 +4,11 @@ import { mkfsStep } from './mkfs.js';
 import { mountStep, umountStep } from './mount.js';
 import { namespaceStep } from './namespace.js';
 import { ramdaxStep } from './ramdax.js';
+import { rebootStep } from './reboot.js';
 import { runStep } from './run.js';
 import type { StepKind } from './types.js';
 
 /** Every step kind, by the key that names it in a scenario. */
 export const STEP_KINDS: ReadonlyMap<string, StepKind<any>> = new Map(
-  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, devdaxIoStep, runStep].map((k) => [k.kind, k]),
+  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, devdaxIoStep, runStep, rebootStep].map((k) => [k.kind, k]),
 );

@@ -37,6 +37,8 @@ export interface StepContext {
   timeoutMs: number;
   /** Matrix axis values, exported to guest commands of `run` steps. */
   env?: Record<string, string>;
+  /** Warm-reboot the guest and reconnect (provided by the runner). */
+  reboot?: (timeoutMs: number) => Promise<Record<string, number | undefined>>;
 }
 
 export type StepStatus = 'pass' | 'fail' | 'skip';
