@@ -109,6 +109,7 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
         // Unix socket paths are limited to 107 bytes: keep it short, outside the run folder.
         qmpSocket: join(tmpdir(), `ramdax-qmp-${process.pid}-${++qmpCounter}.sock`),
         noReboot,
+        name: `ramdax-harness:${env.store.run.runId}:${c.id}`,
       };
       let thisVm: QemuVm | undefined;
       teardown.push(async () => {

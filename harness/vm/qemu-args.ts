@@ -22,6 +22,8 @@ export interface VmSpec {
   qmpSocket: string;
   /** End QEMU on guest reset/panic instead of rebooting. */
   noReboot: boolean;
+  /** Shown in `ps`: lets a person (or a test) find the QEMU of a run and case. */
+  name?: string;
 }
 
 export const machineArgs = (s: VmSpec): string[] => [
@@ -65,6 +67,7 @@ export const controlArgs = (s: VmSpec): string[] => [
 
 export function qemuArgv(s: VmSpec): string[] {
   return [
+    ...(s.name ? ['-name', `guest=${escapeOpt(s.name)}`] : []),
     ...machineArgs(s),
     ...isolationArgs(),
     ...consoleArgs(),

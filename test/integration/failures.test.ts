@@ -40,7 +40,7 @@ t.test('a guest panic mid-step fails that step with the panic', async (t) => {
   t.ok(crash.findings.some((f: { type: string }) => f.type === 'panic'), 'panic finding attached to the step');
   t.match(crash.reason, /Kernel panic - not syncing: sysrq triggered crash/);
   t.equal(c.points[3].status, 'miss');
-  const { stdout: ps } = await execa('pgrep', ['-f', `hostfwd=tcp:127.0.0.1:${c.sshPort}-`], { reject: false });
+  const { stdout: ps } = await execa('pgrep', ['-f', `ramdax-harness:${json.runId}:`], { reject: false });
   t.equal(ps.trim(), '', 'no QEMU left behind');
 });
 

@@ -15,16 +15,20 @@ import { bin, cli, parseTap, root, tempDir } from '../helpers/cli.js';
 const fixture = (n: string) => `test/fixtures/scenarios/${n}.yaml`;
 const timings: [string, number][] = [];
 
-/** QEMU processes whose command line mentions `needle` (the run folder is in the QMP socket path). */
+/** QEMU processes whose command line mentions `needle` (QEMU is named `ramdax-harness:<run-id>:<case>`). */
 async function qemusWith(needle: string): Promise<string[]> {
   const r = await execa('pgrep', ['-f', `qemu-system-x86_64.*${needle}`], { reject: false });
   return r.stdout.split('\n').filter(Boolean);
 }
 
 async function runJson(results: string) {
-  const dir = join(results, (await readdir(results))[0]!);
-  return { dir, json: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) };
+  const runId = (await readdir(results))[0]!;
+  const dir = join(results, runId);
+  return { dir, runId, json: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) };
 }
+
+/** The run id of the (only) run in a results folder. */
+const runIdIn = async (results: string) => `ramdax-harness:${(await readdir(results))[0]}:`;
 
 /** Start the CLI in the background and resolve when stdout matches `re`. */
 function startUntil(args: string[], re: RegExp) {
@@ -51,7 +55,7 @@ t.test('hung guest: step deadline, guest found unresponsive, QEMU stopped', asyn
   t.same(c.points.map((p: { status: string }) => p.status).slice(0, 3), ['pass', 'fail', 'miss']);
   t.match(c.points[1].reason, /timed out after 10s[\s\S]*no longer answers SSH/);
   t.ok(ms < 9_000 + 10_000 + 5_000 + 5_000 + 10_000 + 30_000, `ended in ${(ms / 1000).toFixed(1)}s (boot + step deadline + probe + teardown + 10s)`);
-  t.same(await qemusWith(results), [], 'no QEMU left');
+  t.same(await qemusWith(await runIdIn(results)), [], 'no QEMU left');
 });
 
 t.test('QEMU SIGKILLed mid-step: error, rest missed, exit 3', async (t) => {
@@ -60,7 +64,7 @@ t.test('QEMU SIGKILLed mid-step: error, rest missed, exit 3', async (t) => {
   const { child, seen } = startUntil(['run', fixture('fault-long'), '--results', results], /ok 2 - run: echo started/);
   await seen;
   await sleep(1000);
-  const pids = await qemusWith(results);
+  const pids = await qemusWith(await runIdIn(results));
   t.equal(pids.length, 1, 'one QEMU running');
   const killedAt = Date.now();
   await execa('kill', ['-KILL', ...pids]);
@@ -87,7 +91,7 @@ t.test('SSH connection dropped under a command: error, rest missed', async (t) =
   t.equal(c.points[1].status, 'error');
   t.match(c.points[1].reason, /SSH connection (closed|error)/);
   t.equal(c.points[2].status, 'miss');
-  t.same(await qemusWith(results), []);
+  t.same(await qemusWith(await runIdIn(results)), [], 'no QEMU left');
 });
 
 t.test('host port already taken: QEMU retried on a free port', async (t) => {
@@ -112,7 +116,7 @@ t.test('results folder cannot be created: exit 3, nothing started', async (t) =>
   t.equal(r.exitCode, 3);
   t.match(String(r.stderr), /cannot create a run folder in \/etc\/hostname\/results: nothing was started/);
   t.equal(String(r.stdout), '', 'no TAP: nothing ran');
-  t.same(await qemusWith('/etc/hostname'), []);
+  t.same(await qemusWith('ramdax-harness:'), [], 'no QEMU of any run is left');
 });
 
 t.test('results disk full mid-run: TAP still streams, exit 3, QEMU gone', async (t) => {
@@ -126,7 +130,7 @@ t.test('results disk full mid-run: TAP still streams, exit 3, QEMU gone', async 
   t.match(String(r.stderr), /results are incomplete on disk/);
   const tap = await parseTap(String(r.stdout));
   t.equal(tap.points.length, 1, 'the case was still reported on stdout');
-  t.same(await qemusWith(mnt), []);
+  t.same(await qemusWith(await runIdIn(mnt)), [], 'no QEMU left');
 });
 
 t.test('SIGINT: unfinished points marked, results flushed, QEMU gone, exit 130', async (t) => {
@@ -148,7 +152,7 @@ t.test('SIGINT: unfinished points marked, results flushed, QEMU gone, exit 130',
   t.equal(long.points[3].status, 'miss');
   const smoke = json.cases.find((c: { id: string }) => c.id === 'boot-smoke');
   t.equal(smoke.points[0].status, 'miss', 'the case that never started is marked missed');
-  t.same(await qemusWith(results), []);
+  t.same(await qemusWith(await runIdIn(results)), [], 'no QEMU left');
 });
 
 t.test('repro bundle: repro.sh reproduces the failure by hand, `repro` re-runs the case', async (t) => {
