@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { infraError } from '../common/errors.js';
 import { stderrLogger } from '../common/log.js';
 import { defaultResultsDir, projectRoot } from '../common/paths.js';
@@ -18,13 +18,22 @@ interface RunFlags {
   sshPort?: number;
 }
 
+/** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
+function positiveInt(flag: string, max = 64): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${flag} takes a whole number from 1 to ${max}`);
+    return n;
+  };
+}
+
 function runOptions(cmd: Command): Command {
   return cmd
     .addOption(cacheOption())
-    .option('-j, --jobs <n>', 'VMs to run at once', (v) => Number.parseInt(v, 10), 1)
+    .option('-j, --jobs <n>', 'VMs to run at once', positiveInt('--jobs'), 1)
     .option('--results <dir>', 'where run folders are written', defaultResultsDir())
     .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
-    .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', (v) => Number.parseInt(v, 10));
+    .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
 async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {

@@ -161,7 +161,7 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
       findings: bf?.findings,
       details: { ...result.boot, ...(bf ? { consoleTail: bf.consoleTail } : {}), ...(err instanceof HarnessError && err.hint ? { hint: err.hint } : {}) },
     });
-    await missRest(0, env.interrupt.aborted ? 'miss' : 'miss', `boot ${status === 'fail' ? 'failed' : 'errored'}`);
+    await missRest(0, 'miss', env.interrupt.aborted ? 'run interrupted' : `boot ${status === 'fail' ? 'failed' : 'errored'}`);
     await runTeardown(teardown, env.log);
     return finish(result, started, vm, c, env);
   }
@@ -192,10 +192,8 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
   let dmesgSeen = initial?.lines.length ?? 0;
   let taint = initial?.taint;
   let guestHung = false;
-  let stopAt: number | undefined;
   for (const [i, step] of s.steps.entries()) {
     if (env.interrupt.aborted) {
-      stopAt = i;
       await missRest(i, 'miss', 'run interrupted');
       break;
     }
@@ -246,22 +244,18 @@ export async function runCase(c: Case, planned: PlannedCase, env: CaseEnv): Prom
     if (added.length) point.dmesg = added;
     await emit(point);
     if (!vm!.running || guestHung || (point.status === 'error' && session!.closed)) {
-      stopAt = i + 1;
       await missRest(i + 1, 'miss', `guest gone after step ${i + 1}`);
       break;
     }
     if (point.status === 'fail' || point.status === 'error') {
-      stopAt = i + 1;
       await missRest(i + 1, 'miss', `step ${i + 1} (${step.name}) ${point.status === 'fail' ? 'failed' : 'errored'}`);
       break;
     }
     if (point.status === 'skip' && step.kind === 'ramdax') {
-      stopAt = i + 1;
       await missRest(i + 1, 'skip', point.reason ?? 'ramdax unavailable');
       break;
     }
   }
-  void stopAt;
 
   // Shutdown: keep the full kernel log, power off, check the guest went down cleanly.
   const t0 = Date.now();

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Client, type ClientChannel } from 'ssh2';
+import { readPublicKeyBlob } from '../setup/keys.js';
 import type { CommandResult, Guest } from '../steps/types.js';
 
 export interface SshTarget {
@@ -107,6 +108,5 @@ const MAX_OUTPUT = 4 * 1024 * 1024;
 const cap = (s: string) => (s.length > MAX_OUTPUT ? s.slice(-MAX_OUTPUT) : s);
 
 export async function loadSshTarget(port: number, keys: { clientKey: string; hostPub: string }): Promise<SshTarget> {
-  const { readPublicKeyBlob } = await import('../setup/keys.js');
   return { port, privateKey: await readFile(keys.clientKey), pinnedHostKey: await readPublicKeyBlob(keys.hostPub) };
 }
