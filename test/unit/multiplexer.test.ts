@@ -1,17 +1,9 @@
 import t from 'tap';
 import { Multiplexer, type PlannedCase, type Reporter } from '../../harness/reporters/reporter.js';
+import { emptyRun } from '../helpers/results.js';
 import type { CaseResult, PointResult, RunResult } from '../../harness/results/model.js';
 
-const run: RunResult = {
-  runId: 'run-1',
-  dir: '/results/run-1',
-  startedAt: '2025-01-01T00:00:00.000Z',
-  status: 'running',
-  harness: { version: '0.1.0', node: 'v20.0.0' },
-  host: { cpu: 'test', cores: 1, loadavg: [0, 0, 0] },
-  cases: [],
-  counts: { pass: 0, fail: 0, error: 0, miss: 0, skip: 0 },
-};
+const run: RunResult = emptyRun();
 const c1: PlannedCase = { id: 'c1', scenario: 'c1', steps: 1 };
 const c2: PlannedCase = { id: 'c2', scenario: 'c2', steps: 1 };
 const point: PointResult = { id: 1, name: 'boot', kind: 'boot', status: 'pass', durationMs: 1 };

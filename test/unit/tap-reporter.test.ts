@@ -2,18 +2,10 @@ import t from 'tap';
 import { Parser, type FinalResults } from 'tap-parser';
 import type { PlannedCase } from '../../harness/reporters/reporter.js';
 import { pointLines, TapReporter } from '../../harness/reporters/tap.js';
+import { emptyRun } from '../helpers/results.js';
 import type { CaseResult, PointResult, RunResult, Status } from '../../harness/results/model.js';
 
-const run: RunResult = {
-  runId: 'run-1',
-  dir: '/results/run-1',
-  startedAt: '2025-01-01T00:00:00.000Z',
-  status: 'running',
-  harness: { version: '0.1.0', node: 'v20.0.0' },
-  host: { cpu: 'test', cores: 1, loadavg: [0, 0, 0] },
-  cases: [],
-  counts: { pass: 0, fail: 0, error: 0, miss: 0, skip: 0 },
-};
+const run: RunResult = emptyRun();
 
 const planned = (id: string, steps: number): PlannedCase => ({ id, scenario: id, steps });
 
