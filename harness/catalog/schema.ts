@@ -1,20 +1,58 @@
 import { z } from 'zod';
 import { Name, Size } from '../scenario/types.js';
 
+const Series = z.string().regex(/^\d+\.\d+$/, 'write the series as MAJOR.MINOR, e.g. "7.2"');
+const Suites = z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1);
+
+/** A Debian package kernel, fetched by name with the harness's private apt. */
+export const DebianKernel = z
+  .object({
+    series: Series,
+    /** An exact version (e.g. "6.19.14+deb13") instead of the newest of the series. */
+    version: z.string().regex(/^\d+\.\d+[^\s]*$/).optional(),
+    flavour: z.enum(['amd64', 'cloud-amd64']).default('amd64'),
+    suites: Suites,
+    modules: z.boolean().default(true),
+  })
+  .strict();
+
+/** A kernel the user built: paths are relative to the kernels/*.yaml file. */
+export const LocalKernel = z
+  .object({
+    vmlinuz: z.string().min(1),
+    modules: z.string().min(1).optional(),
+    config: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** A kernel built by the harness from a source tree, out of tree, cached by content. */
+export const SourceKernel = z
+  .object({
+    /** A path to a git tree (relative to the yaml file), or Debian's linux-source-SERIES package. */
+    tree: z.union([z.string().min(1), z.object({ debian: z.object({ series: Series, suites: Suites }).strict() }).strict()]),
+    /** defconfig, tinyconfig, or a path to a config file. */
+    base: z.string().min(1).default('tinyconfig'),
+    /** Names of files in kernels/fragments/ (without .config), applied in order. */
+    fragments: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/)).default([]),
+    /** Patch files (relative to the yaml file), applied in order before building. */
+    patches: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
 export const KernelDef = z
   .object({
     name: Name,
     description: z.string().optional(),
-    debian: z
-      .object({
-        series: z.string().regex(/^\d+\.\d+$/, 'write the series as MAJOR.MINOR, e.g. "7.2"'),
-        flavour: z.enum(['amd64', 'cloud-amd64']).default('amd64'),
-        suites: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1),
-        modules: z.boolean().default(true),
-      })
-      .strict(),
+    debian: DebianKernel.optional(),
+    local: LocalKernel.optional(),
+    source: SourceKernel.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((k, ctx) => {
+    const kinds = (['debian', 'local', 'source'] as const).filter((x) => k[x] !== undefined);
+    if (kinds.length !== 1)
+      ctx.addIssue({ code: 'custom', path: kinds.length ? [kinds[1]!] : [], message: `a kernel is exactly one of debian:, local:, source: (found ${kinds.length ? kinds.join(' and ') : 'none'})` });
+  });
 export type KernelDef = z.output<typeof KernelDef>;
 
 export const ImageDef = z

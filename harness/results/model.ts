@@ -31,6 +31,27 @@ export interface PointResult {
   dmesg?: string[];
   details?: Record<string, unknown>;
   subtap?: string;
+  /** Performance figures measured by this point (fio, bench, durations). */
+  metrics?: Metric[];
+}
+
+/**
+ * One measured figure with all its samples. `key` identifies what was measured
+ * (step parameters, workload) so runs can be paired; the kernel, image and accel
+ * come from the case.
+ */
+export interface Metric {
+  /** e.g. "fio:seq-read-4k:bw", "boot:ssh-ready". */
+  name: string;
+  unit: string;
+  /** Which direction is an improvement. */
+  better: 'higher' | 'lower';
+  samples: number[];
+  median: number;
+  /** Relative spread of the samples: (max - min) / median. */
+  spread: number;
+  /** The parameters that produced it; equal keys are comparable across runs. */
+  key: Record<string, unknown>;
 }
 
 export interface BootTimes {

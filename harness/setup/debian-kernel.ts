@@ -25,6 +25,7 @@ export async function ensureDebianKernel(
   opts: { refresh?: boolean } = {},
 ): Promise<{ artifact: KernelArtifact; cached: boolean }> {
   const d = def.debian;
+  if (!d) throw new HarnessError('infra', `kernel '${def.name}' is not a Debian package kernel`);
   const apt = new PrivateApt(cacheDir, d.suites);
   await apt.update(log, opts.refresh ? 0 : DAY);
   const names = await apt.packageNames('linux-');
