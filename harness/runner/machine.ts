@@ -103,6 +103,7 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
     qmpSocket: join(tmpdir(), `ramdax-qmp-${process.pid}-${++qmpCounter}.sock`),
     noReboot: inputs.noReboot,
     memoryFile: files.memoryFile,
+    numa: s.machine.numa,
     name,
   };
 }

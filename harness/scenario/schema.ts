@@ -16,6 +16,12 @@ export const Machine = z
      * kill QEMU and start a new one on the same RAM and disk.
      */
     ramFile: z.boolean().default(false),
+    /**
+     * Describe the guest as one NUMA node (ACPI SRAT). Without it the kernel
+     * knows no target node for a carve-out (NUMA_NO_NODE), and kmem — daxctl's
+     * system-ram mode — refuses the device.
+     */
+    numa: z.boolean().default(false),
   })
   .strict();
 

@@ -3,7 +3,7 @@ import { command } from '../common/shell-quote.js';
 import { formatSize } from '../common/units.js';
 import { Size } from '../scenario/types.js';
 import { charDevice, DeviceRef } from './device.js';
-import { runBody } from './recorder.js';
+import { runBody, type StepRecorder } from './recorder.js';
 import type { StepKind } from './types.js';
 
 const Params = z
@@ -12,6 +12,12 @@ const Params = z
     namespace: DeviceRef,
     length: Size.default(4 * 1024 ** 2),
     offset: Size.default(0),
+    /**
+     * daxio: random pattern written, read back, compared with cmp.
+     * fio: fio's dev-dax engine writes with verify=crc32c and reads every block back (block size `bs`).
+     */
+    tool: z.enum(['daxio', 'fio']).default('daxio'),
+    bs: Size.default(2 * 1024 ** 2),
   })
   .strict();
 type Params = z.output<typeof Params>;
@@ -21,11 +27,14 @@ export const devdaxIoStep: StepKind<Params> = {
   kind: 'devdax-io',
   summary: 'write a random pattern through a devdax char device (daxio), read it back and compare',
   schema: Params as z.ZodType<Params, unknown>,
-  title: (p) => `devdax round trip ${formatSize(p.length)}${p.offset ? ` at ${formatSize(p.offset)}` : ''} on ${p.namespace}`,
+  title: (p) =>
+    `devdax ${p.tool === 'fio' ? `fio dev-dax verify=crc32c bs=${formatSize(p.bs)}` : 'round trip'} ${formatSize(p.length)}${p.offset ? ` at ${formatSize(p.offset)}` : ''} on ${p.namespace}`,
   uses: (p) => (p.namespace.startsWith('/') ? [] : [{ name: p.namespace, param: 'namespace' }]),
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
       const dev = charDevice(ctx, p.namespace);
+      r.details.device = dev;
+      if (p.tool === 'fio') return fioVerify(r, dev, p);
       const pattern = '/tmp/harness-devdax.pattern';
       const back = '/tmp/harness-devdax.readback';
       await r.sh(command('head', '-c', String(p.length), '/dev/urandom') + ` > ${pattern}`);
@@ -38,3 +47,19 @@ export const devdaxIoStep: StepKind<Params> = {
       await r.sh(command('rm', '-f', pattern, back));
     }),
 };
+
+/** fio's dev-dax engine: write with crc32c checksums, then verify every block; any mismatch fails. */
+async function fioVerify(r: StepRecorder, dev: string, p: Params): Promise<void> {
+  const args = ['fio', '--name=devdax-verify', '--ioengine=dev-dax', `--filename=${dev}`, '--rw=write', `--bs=${p.bs}`, `--size=${p.length}`, `--offset=${p.offset}`,
+    '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json'];
+  const out = await r.sh(command(...args), { allowFail: true });
+  let job: { error?: number; write?: { io_bytes?: number } } | undefined;
+  try {
+    job = (JSON.parse(out.stdout.slice(out.stdout.indexOf('{'))) as { jobs?: (typeof job)[] }).jobs?.[0];
+  } catch {
+    job = undefined;
+  }
+  r.details.fio = { exit: out.exitCode, error: job?.error, written: job?.write?.io_bytes };
+  r.check(out.exitCode === 0 && job?.error === 0, `fio dev-dax verify on ${dev} failed (exit ${out.exitCode}, fio error ${job?.error ?? 'unknown'}): ${(out.stderr.trim() || out.stdout.split('\n').filter((l) => l.startsWith('fio:')).join('\n')).split('\n').slice(-3).join(' | ')}`);
+  r.check(job?.write?.io_bytes === p.length, `fio wrote ${job?.write?.io_bytes} bytes, expected ${p.length}`);
+}

@@ -24,13 +24,26 @@ export interface VmSpec {
   noReboot: boolean;
   /** Guest RAM in this host file (shared mapping: it outlives QEMU). */
   memoryFile?: string;
+  /** One NUMA node holding all RAM and CPUs (an SRAT for the guest). */
+  numa?: boolean;
   /** Shown in `ps`: lets a person (or a test) find the QEMU of a run and case. */
   name?: string;
 }
 
+/** Guest RAM as an explicit backend object (a host file, or plain RAM for a NUMA node). */
+export function memoryArgs(s: VmSpec): string[] {
+  const backend = s.memoryFile
+    ? `memory-backend-file,id=ram0,size=${s.memoryBytes},mem-path=${escapeOpt(s.memoryFile)},share=on`
+    : s.numa
+      ? `memory-backend-ram,id=ram0,size=${s.memoryBytes}`
+      : undefined;
+  if (!backend) return [];
+  return ['-object', backend, ...(s.numa ? ['-numa', `node,nodeid=0,cpus=0-${s.cpus - 1},memdev=ram0`] : [])];
+}
+
 export const machineArgs = (s: VmSpec): string[] => [
-  '-machine', s.memoryFile ? `${s.machine},memory-backend=ram0` : s.machine,
-  ...(s.memoryFile ? ['-object', `memory-backend-file,id=ram0,size=${s.memoryBytes},mem-path=${escapeOpt(s.memoryFile)},share=on`] : []),
+  '-machine', s.memoryFile && !s.numa ? `${s.machine},memory-backend=ram0` : s.machine,
+  ...memoryArgs(s),
   '-accel', s.accel === 'tcg' ? 'tcg,thread=multi' : 'kvm',
   '-cpu', s.accel === 'kvm' ? 'host' : 'max',
   '-smp', String(s.cpus),

@@ -134,3 +134,13 @@ t.test('RAM in a host file: memory-backend-file, share=on, tied to the machine',
   t.same(values(argv, '-m'), values(qemuArgv(spec()), '-m'), '-m stays: QEMU checks it matches the backend size');
   t.same(values(qemuArgv(spec()), '-object'), [], 'no backend object without a RAM file');
 });
+
+t.test('numa: one node with all CPUs and RAM (a RAM backend, or the RAM file)', async (t) => {
+  const ram = qemuArgv(spec({ numa: true }));
+  t.same(values(ram, '-object'), [`memory-backend-ram,id=ram0,size=${4 * G}`]);
+  t.same(values(ram, '-numa'), ['node,nodeid=0,cpus=0-1,memdev=ram0']);
+  t.same(values(ram, '-machine'), ['pc'], 'the node owns the backend, not the machine');
+  const file = qemuArgv(spec({ numa: true, memoryFile: '/dev/shm/m/ram' }));
+  t.same(values(file, '-object'), [`memory-backend-file,id=ram0,size=${4 * G},mem-path=/dev/shm/m/ram,share=on`]);
+  t.same(values(file, '-numa'), ['node,nodeid=0,cpus=0-1,memdev=ram0']);
+});
