@@ -40,7 +40,7 @@ export class StepRecorder {
     this.commands.push(r);
     if (r.timedOut) throw new StepFailure(`timed out after ${Math.round(r.durationMs / 1000)}s: ${command}`);
     if (r.exitCode !== 0 && !opts.allowFail) {
-      const err = lastLine(r.stderr) || lastLine(r.stdout);
+      const err = errorLine(r.stderr) || errorLine(r.stdout);
       throw new StepFailure(`exit ${r.exitCode ?? r.signal}: ${command}${err ? ` — ${err}` : ''}`);
     }
     return r;
@@ -84,4 +84,15 @@ export async function runBody(ctx: StepContext, body: (r: StepRecorder) => Promi
 
 function lastLine(s: string): string {
   return s.trim().split('\n').at(-1)?.trim() ?? '';
+}
+
+/**
+ * The line that says what went wrong: the last one, unless the tool followed
+ * its error with a usage text (mkfs.xfs does), then the line before "Usage".
+ */
+export function errorLine(text: string): string {
+  const lines = text.trimEnd().split('\n');
+  const usage = lines.findIndex((l) => /^usage:/i.test(l.trim()));
+  if (usage > 0) return lines[usage - 1]!.trim();
+  return lastLine(text);
 }

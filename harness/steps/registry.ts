@@ -1,4 +1,5 @@
 import { daxActiveStep } from './dax-active.js';
+import { daxFaultsStep } from './dax-faults.js';
 import { devdaxIoStep } from './devdax-io.js';
 import { mkfsStep } from './mkfs.js';
 import { mountStep, umountStep } from './mount.js';
@@ -10,5 +11,5 @@ import type { StepKind } from './types.js';
 
 /** Every step kind, by the key that names it in a scenario. */
 export const STEP_KINDS: ReadonlyMap<string, StepKind<any>> = new Map(
-  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, devdaxIoStep, runStep, rebootStep].map((k) => [k.kind, k]),
+  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, daxFaultsStep, devdaxIoStep, runStep, rebootStep].map((k) => [k.kind, k]),
 );

@@ -369,3 +369,10 @@ t.test('a timed-out guest command fails the step with the command', async (t) =>
   t.equal(out.status, 'fail');
   t.equal(out.reason, 'timed out after 9s: sleep 100');
 });
+
+t.test('errorLine: the error, not the usage text after it', async (t) => {
+  const { errorLine } = await import('../../harness/steps/recorder.js');
+  t.equal(errorLine('Log size must be at least 64MB.\nUsage: mkfs.xfs\n/* blocksize */\t\t[-b size=num]\n'), 'Log size must be at least 64MB.');
+  t.equal(errorLine('warning: x\nfatal: y\n'), 'fatal: y', 'otherwise the last line');
+  t.equal(errorLine(''), '');
+});
