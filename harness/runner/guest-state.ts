@@ -3,13 +3,23 @@ import type { CommandResult } from '../steps/types.js';
 import type { Finding } from '../triage/findings.js';
 import type { QemuVm } from '../vm/qemu.js';
 
-/** Rejects when QEMU exits or the run is interrupted, whichever comes first. */
-export function gone(vm: QemuVm, interrupt: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
+/**
+ * `work`, unless QEMU exits or the run is interrupted first (then it rejects).
+ * The abort listener is removed afterwards: one command, one listener, gone again.
+ */
+export async function unlessGone<T>(work: Promise<T>, vm: QemuVm, interrupt: AbortSignal): Promise<T> {
+  let onAbort: (() => void) | undefined;
+  const gone = new Promise<never>((_, reject) => {
     vm.exit.then((e) => reject(new Error(`QEMU exited (${e.exitCode ?? e.signal})`)));
     if (interrupt.aborted) reject(interrupt.reason);
-    interrupt.addEventListener('abort', () => reject(interrupt.reason), { once: true });
+    onAbort = () => reject(interrupt.reason);
+    interrupt.addEventListener('abort', onAbort, { once: true });
   });
+  try {
+    return await Promise.race([work, gone]);
+  } finally {
+    interrupt.removeEventListener('abort', onAbort!);
+  }
 }
 
 export async function responsive(session: SshSession): Promise<boolean> {

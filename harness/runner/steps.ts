@@ -8,7 +8,7 @@ import { STEP_KINDS } from '../steps/registry.js';
 import type { Guest, RebootMethod, StepContext } from '../steps/types.js';
 import { findFindings, taintFlags } from '../triage/findings.js';
 import { bootGuest } from './boot.js';
-import { formatCommand, gone, mergeFindings, readDmesg, responsive } from './guest-state.js';
+import { formatCommand, mergeFindings, readDmesg, responsive, unlessGone } from './guest-state.js';
 import { powerCycle, type Machine, type MachineEnv } from './machine.js';
 
 export type Emit = (p: Omit<PointResult, 'id'>) => Promise<void>;
@@ -35,7 +35,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
   const guest: Guest = {
     exec: async (command, opts) => {
       // A command never outlives its VM or the run: QEMU exiting or SIGINT ends the wait.
-      const r = await Promise.race([m.session.exec(command, opts), gone(m.vm, env.interrupt)]);
+      const r = await unlessGone(m.session.exec(command, opts), m.vm, env.interrupt);
       await appendFile(commandsLog, formatCommand(r)).catch(() => undefined);
       return r;
     },
