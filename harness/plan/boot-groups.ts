@@ -9,12 +9,15 @@ export interface PlannedBoot<C extends { id: string; scenario: Scenario }> {
 /** A scenario that reboots its guest needs QEMU to reset instead of exiting. */
 export const needsReset = (s: Scenario): boolean => s.steps.some((st) => st.kind === 'reboot');
 
+/** A scenario that kexecs needs its kernel handed to the guest (fw_cfg). */
+export const needsKexec = (s: Scenario): boolean => s.steps.some((st) => st.kind === 'reboot' && (st.params as { method?: string }).method === 'kexec');
+
 /**
  * What a boot depends on: kernel, image, machine, carve-outs, command line,
  * reset behaviour and deadlines. Two cases with the same key boot the same VM.
  */
 export function bootKey(s: Scenario): string {
-  return JSON.stringify([s.kernel, s.image, s.machine, s.memmap, s.cmdline, needsReset(s), s.timeouts.boot, s.timeouts.ssh, s.retries]);
+  return JSON.stringify([s.kernel, s.image, s.machine, s.memmap, s.cmdline, needsReset(s), needsKexec(s), s.timeouts.boot, s.timeouts.ssh, s.retries]);
 }
 
 /**

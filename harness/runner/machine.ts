@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { needsReset } from '../plan/boot-groups.js';
+import { needsKexec, needsReset } from '../plan/boot-groups.js';
 import type { BootTimes } from '../results/model.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import type { Scenario } from '../scenario/load.js';
@@ -104,6 +104,7 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
     noReboot: inputs.noReboot,
     memoryFile: files.memoryFile,
     numa: s.machine.numa,
+    fwCfg: needsKexec(s) ? kexecFiles(kernel) : undefined,
     name,
   };
 }
@@ -187,4 +188,32 @@ export async function powerCycle(m: Machine, s: Scenario, env: MachineEnv, bootM
   m.session = await bootGuest(vm, target, { bootMs, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, times, env.interrupt);
   m.teardown.add(() => m.session.close());
   return times;
+}
+
+/** fw_cfg names under which the guest finds the kernel (and initrd) to kexec. */
+export const KEXEC_FW_CFG = { vmlinuz: 'opt/ramdax-harness/vmlinuz', initrd: 'opt/ramdax-harness/initrd' } as const;
+
+function kexecFiles(kernel: KernelArtifact): { name: string; path: string }[] {
+  return [
+    { name: KEXEC_FW_CFG.vmlinuz, path: kernel.vmlinuz },
+    ...(kernel.initrd ? [{ name: KEXEC_FW_CFG.initrd, path: kernel.initrd }] : []),
+  ];
+}
+
+/**
+ * The guest side of a kexec reboot, as one shell script: read the kernel (and
+ * initrd) from fw_cfg, load it with the running command line. `kexec -e` is
+ * sent separately: it never returns.
+ */
+export function kexecLoadScript(withInitrd: boolean): string {
+  const by = '/sys/firmware/qemu_fw_cfg/by_name';
+  return [
+    'set -e',
+    'command -v kexec >/dev/null || { echo "kexec-tools is not in the guest image" >&2; exit 127; }',
+    `test -e ${by} || modprobe qemu_fw_cfg`,
+    `cat ${by}/${KEXEC_FW_CFG.vmlinuz}/raw > /tmp/kexec-vmlinuz`,
+    ...(withInitrd ? [`cat ${by}/${KEXEC_FW_CFG.initrd}/raw > /tmp/kexec-initrd`] : []),
+    `kexec -l /tmp/kexec-vmlinuz ${withInitrd ? '--initrd=/tmp/kexec-initrd ' : ''}--reuse-cmdline`,
+    'sync',
+  ].join('\n');
 }

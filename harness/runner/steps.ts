@@ -7,9 +7,10 @@ import { loadSshTarget } from '../session/ssh.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import type { Guest, RebootMethod, StepContext } from '../steps/types.js';
 import { findFindings, taintFlags } from '../triage/findings.js';
-import { bootGuest } from './boot.js';
+import { bootGuest, BootFailure } from './boot.js';
+import { StepFailure } from '../steps/recorder.js';
 import { formatCommand, mergeFindings, readDmesg, responsive, unlessGone } from './guest-state.js';
-import { powerCycle, type Machine, type MachineEnv } from './machine.js';
+import { kexecLoadScript, powerCycle, type Machine, type MachineEnv } from './machine.js';
 
 export type Emit = (p: Omit<PointResult, 'id'>) => Promise<void>;
 
@@ -41,14 +42,24 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     },
   };
   let rebooted = false;
-  const reboot = async (timeoutMs: number, method: RebootMethod) => {
+  // A guest that does not come back is the kernel's failure (a step fail), not the harness's.
+  const reboot = (timeoutMs: number, method: RebootMethod) =>
+    rebootOnce(timeoutMs, method).catch((err) => {
+      throw err instanceof BootFailure && err.status === 'fail' ? new StepFailure(`the guest did not come back: ${err.message}`) : err;
+    });
+  const rebootOnce = async (timeoutMs: number, method: RebootMethod) => {
     if (method === 'power-cycle') {
       const t = await powerCycle(m, s, env, timeoutMs);
       rebooted = true;
       return { ...t };
     }
     const from = { line: m.vm.console.lineCount, at: Date.now() };
-    await m.session.exec('sync; echo 1 > /proc/sys/kernel/sysrq; echo b > /proc/sysrq-trigger', { timeoutMs: 3000 }).catch(() => undefined);
+    if (method === 'kexec') {
+      const load = await guest.exec(kexecLoadScript(!!m.inputs.kernel.initrd), { timeoutMs: Math.min(timeoutMs, 120_000) });
+      if (load.exitCode !== 0) throw new StepFailure(`kexec load failed (exit ${load.exitCode}): ${load.stderr.trim().split('\n').at(-1) ?? ''}`);
+    }
+    const jump = method === 'kexec' ? 'kexec -e' : 'sync; echo 1 > /proc/sys/kernel/sysrq; echo b > /proc/sysrq-trigger';
+    await m.session.exec(jump, { timeoutMs: 3000 }).catch(() => undefined);
     m.session.close();
     const times: BootTimes = {};
     const target = await loadSshTarget(m.port, env.keys);

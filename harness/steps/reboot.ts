@@ -8,8 +8,10 @@ const Params = z
      * warm: `sysrq b` inside the same QEMU process — guest RAM (and so the carve-outs) keeps its contents.
      * power-cycle: QEMU is killed (a power cut) and a new one starts on the same RAM file and disk
      * (needs `machine: { ramFile: true }`), as a power cycle of real persistent memory.
+     * kexec: the guest loads the same kernel and initrd (handed in through QEMU's fw_cfg) with
+     * its own command line and jumps into it (needs kexec-tools in the image).
      */
-    method: z.enum(['warm', 'power-cycle']).default('warm'),
+    method: z.enum(['warm', 'power-cycle', 'kexec']).default('warm'),
   })
   .strict();
 type Params = z.output<typeof Params>;
@@ -25,7 +27,8 @@ export const rebootStep: StepKind<Params> = {
   summary: 'warm-reboot the guest in the same QEMU (RAM contents kept) and wait for SSH again',
   schema: Params as z.ZodType<Params, unknown>,
   shorthand: (method) => ({ method }),
-  title: (p) => (p.method === 'warm' ? 'warm reboot (same QEMU, RAM kept)' : 'power cycle (QEMU killed and restarted on the same RAM file)'),
+  title: (p) =>
+    ({ warm: 'warm reboot (same QEMU, RAM kept)', 'power-cycle': 'power cycle (QEMU killed and restarted on the same RAM file)', kexec: 'kexec into the same kernel (RAM kept)' })[p.method],
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
       if (!ctx.reboot) throw new StepFailure('this runner cannot reboot guests');

@@ -29,8 +29,12 @@ export interface NamespaceInfo {
   chardev?: string;
 }
 
-/** warm: sysrq b in the same QEMU; power-cycle: SIGKILL QEMU, start a new one on the same RAM file and disk. */
-export type RebootMethod = 'warm' | 'power-cycle';
+/**
+ * warm: sysrq b in the same QEMU; power-cycle: SIGKILL QEMU, start a new one on
+ * the same RAM file and disk; kexec: load the same kernel (handed in through
+ * fw_cfg) and jump into it, no firmware in between.
+ */
+export type RebootMethod = 'warm' | 'power-cycle' | 'kexec';
 
 export interface StepContext {
   guest: Guest;
