@@ -1,5 +1,7 @@
+import { benchStep } from './bench.js';
 import { daxActiveStep } from './dax-active.js';
 import { devdaxIoStep } from './devdax-io.js';
+import { fioStep } from './fio.js';
 import { mkfsStep } from './mkfs.js';
 import { mountStep, umountStep } from './mount.js';
 import { namespaceStep } from './namespace.js';
@@ -10,5 +12,5 @@ import type { StepKind } from './types.js';
 
 /** Every step kind, by the key that names it in a scenario. */
 export const STEP_KINDS: ReadonlyMap<string, StepKind<any>> = new Map(
-  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, devdaxIoStep, runStep, rebootStep].map((k) => [k.kind, k]),
+  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, devdaxIoStep, runStep, rebootStep, fioStep, benchStep].map((k) => [k.kind, k]),
 );
