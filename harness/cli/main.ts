@@ -15,7 +15,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText('after', `\n${exitCodeHelp}`)
     .exitOverride()
     .showHelpAfterError();
-  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerReport];
+  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerCompare, registerReport];
   for (const register of commands) register(program, setExit);
   for (const c of program.commands) c.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();
   return program;
