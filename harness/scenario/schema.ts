@@ -10,6 +10,11 @@ export const Machine = z
     memory: Size.refine((n) => n >= 64 * 1024 ** 2 && n <= 1024 ** 4, 'guest memory must be between 64M and 1T').default(4 * 1024 ** 3),
     cpus: z.number().int().min(1).max(64).default(2),
     accel: z.enum(['auto', 'tcg', 'kvm']).default('auto'),
+    /** Extra empty virtio-blk disks (sparse files in the case folder, deleted after); serials scratch0, scratch1, ... */
+    disks: z
+      .array(z.object({ size: Size.refine((n) => n >= 1024 ** 2 && n <= 64 * 1024 ** 3, 'a scratch disk is between 1M and 64G') }).strict())
+      .max(4)
+      .default([]),
   })
   .strict();
 

@@ -6,6 +6,10 @@ export interface Disk {
   /** Writes go to a temporary overlay and vanish: the cached image is never changed. */
   snapshot?: boolean;
   readonly?: boolean;
+  /** Shown to the guest as /sys/block/vdX/serial. */
+  serial?: string;
+  /** Host caching: `none` bypasses the host page cache (O_DIRECT). */
+  cache?: 'none' | 'writeback';
 }
 
 export interface VmSpec {
@@ -50,6 +54,8 @@ export function diskArgs(disks: Disk[]): string[] {
     const opts = [`file=${escapeOpt(d.path)}`, `format=${d.format}`, 'if=virtio'];
     if (d.snapshot) opts.push('snapshot=on');
     if (d.readonly) opts.push('readonly=on');
+    if (d.serial) opts.push(`serial=${escapeOpt(d.serial)}`);
+    if (d.cache) opts.push(`cache=${d.cache}`);
     return ['-drive', opts.join(',')];
   });
 }
