@@ -79,7 +79,7 @@ for (const dir of dirs) {
     for (const p of c.points) {
       for (const m of p.metrics ?? []) {
         if (m.samples.length < 6) continue;
-        const id = `${c.id} ${m.name}`;
+        const id = `${c.id} > ${p.name} > ${m.name}`;
         const e = pools.get(id) ?? { m, sets: [] };
         e.sets.push(m.samples);
         pools.set(id, e);

@@ -1,6 +1,6 @@
 import { appendFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HarnessError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { needsReset } from '../plan/boot-groups.js';
@@ -16,6 +16,8 @@ import { baseCmdline, type VmSpec } from '../vm/qemu-args.js';
 import { QemuVm, type StopMethod } from '../vm/qemu.js';
 import { bootGuest, BootFailure } from './boot.js';
 import type { Teardown } from './teardown.js';
+import { createScratchDisks, removeScratchDisks } from '../perf/scratch-disks.js';
+import type { Disk } from '../vm/qemu-args.js';
 
 export interface MachineEnv {
   cacheDir: string;
@@ -78,7 +80,7 @@ export async function prepareBoot(s: Scenario, env: MachineEnv): Promise<BootInp
   return { kernel, image, accel: { accel: s.machine.accel === 'tcg' ? 'tcg' : accel.accel, reason: accel.reason }, cmdline, noReboot };
 }
 
-export function vmSpec(s: Scenario, inputs: BootInputs, env: MachineEnv, port: number, name: string): VmSpec {
+export function vmSpec(s: Scenario, inputs: BootInputs, env: MachineEnv, port: number, name: string, scratch: Disk[] = []): VmSpec {
   const { kernel, image } = inputs;
   return {
     binary: env.qemuBinary,
@@ -92,6 +94,7 @@ export function vmSpec(s: Scenario, inputs: BootInputs, env: MachineEnv, port: n
     disks: [
       { path: image.rootfs, format: 'raw', snapshot: true },
       ...(kernel.modulesDisk ? [{ path: kernel.modulesDisk, format: 'raw' as const, readonly: true }] : []),
+      ...scratch,
     ],
     sshPort: port,
     // Unix socket paths are limited to 107 bytes: keep it short, outside the run folder.
@@ -113,10 +116,13 @@ export async function startMachine(
 ): Promise<Machine> {
   const { env, progress } = o;
   const target = await loadSshTarget(0, env.keys);
+  // machine.disks: empty sparse files in the case folder, removed after the VM stops.
+  const scratch = await createScratchDisks(dirname(o.consoleFile), s.machine.disks);
+  o.teardown.add(() => removeScratchDisks(scratch));
   let portRetries = 0;
   for (let attempt = 1; ; attempt++) {
     const port = attempt === 1 && env.firstSshPort ? env.firstSshPort : await freeLoopbackPort();
-    const spec = vmSpec(s, inputs, env, port, o.name);
+    const spec = vmSpec(s, inputs, env, port, o.name, scratch);
     let vm: QemuVm | undefined;
     o.teardown.add(async () => {
       if (vm) progress.stop = await vm.stop(s.timeouts.teardown);

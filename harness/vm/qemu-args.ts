@@ -50,13 +50,13 @@ export const bootArgs = (s: VmSpec): string[] => [
 ];
 
 export function diskArgs(disks: Disk[]): string[] {
-  return disks.flatMap((d) => {
-    const opts = [`file=${escapeOpt(d.path)}`, `format=${d.format}`, 'if=virtio'];
+  return disks.flatMap((d, i) => {
+    // QEMU 7.2 no longer takes serial= on -drive: a disk with a serial is a -drive if=none plus a virtio-blk device.
+    const opts = [`file=${escapeOpt(d.path)}`, `format=${d.format}`, d.serial ? `if=none,id=disk${i}` : 'if=virtio'];
     if (d.snapshot) opts.push('snapshot=on');
     if (d.readonly) opts.push('readonly=on');
-    if (d.serial) opts.push(`serial=${escapeOpt(d.serial)}`);
     if (d.cache) opts.push(`cache=${d.cache}`);
-    return ['-drive', opts.join(',')];
+    return ['-drive', opts.join(','), ...(d.serial ? ['-device', `virtio-blk-pci,drive=disk${i},serial=${escapeOpt(d.serial)}`] : [])];
   });
 }
 
