@@ -56,7 +56,8 @@ export function diskArgs(disks: Disk[]): string[] {
     if (d.snapshot) opts.push('snapshot=on');
     if (d.readonly) opts.push('readonly=on');
     if (d.cache) opts.push(`cache=${d.cache}`);
-    return ['-drive', opts.join(','), ...(d.serial ? ['-device', `virtio-blk-pci,drive=disk${i},serial=${escapeOpt(d.serial)}`] : [])];
+    // A late PCI slot keeps it after the root and modules disks (vda, vdb): the guest probes virtio in slot order.
+    return ['-drive', opts.join(','), ...(d.serial ? ['-device', `virtio-blk-pci,drive=disk${i},serial=${escapeOpt(d.serial)},addr=0x${(0x18 + i).toString(16)}`] : [])];
   });
 }
 

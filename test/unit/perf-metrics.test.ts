@@ -37,7 +37,7 @@ t.test('scratch disks: sparse files in the case folder, with serials, removed af
   const st = await stat(disks[0]!.path);
   t.equal(st.size, 1024 ** 3, 'apparent size as asked');
   t.ok(st.blocks * 512 < 1024 ** 2, 'sparse: no blocks allocated');
-  t.same(diskArgs(disks), ['-drive', `file=${disks[0]!.path},format=raw,if=none,id=disk0,cache=none`, '-device', 'virtio-blk-pci,drive=disk0,serial=scratch0']);
+  t.same(diskArgs(disks), ['-drive', `file=${disks[0]!.path},format=raw,if=none,id=disk0,cache=none`, '-device', 'virtio-blk-pci,drive=disk0,serial=scratch0,addr=0x18']);
   await removeScratchDisks(disks);
   t.same(await readdir(dir), []);
 });
