@@ -107,26 +107,41 @@ function seriesRank(s: string): number {
   return i < 0 ? BACKEND_ORDER.length : i;
 }
 
+/** A metric name without its last `:` part ("fio:seq-read:bw" → "fio:seq-read"); the chart it is drawn in. */
+export function chartFamily(name: string): string {
+  const parts = name.split(':');
+  return parts.length > 1 ? parts.slice(0, -1).join(':') : name;
+}
+
 /**
- * One chart per metric name; within it one group per workload (the key without
- * its backend field), one bar per backend. Rows without a backend key are one
- * series named after their case. Duplicates (the same backend from several
- * cases, e.g. two kernels) get the case id in the series name.
+ * One chart per family (the name without its last part) and unit, so
+ * boot:kernel-start … boot:first-command or fio:x:lat-p50/p99 share a chart,
+ * while bandwidth and latency never share an axis. Within a chart one group
+ * per workload (the last name part when several names meet, and the key
+ * fields other than the backend that differ), one bar per backend. Rows
+ * without a backend key are one series named after their case. Duplicates
+ * (the same backend from several cases, e.g. two kernels) get the case id in
+ * the series name.
  */
 export function charts(rows: MetricRow[]): Chart[] {
-  const byName = new Map<string, MetricRow[]>();
-  for (const r of rows) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  const byChart = new Map<string, MetricRow[]>();
+  for (const r of rows) {
+    const id = `${chartFamily(r.name)}\u0000${r.unit}`;
+    byChart.set(id, [...(byChart.get(id) ?? []), r]);
+  }
   const out: Chart[] = [];
-  for (const [name, list] of byName) {
+  for (const list of byChart.values()) {
+    const names = [...new Set(list.map((r) => r.name))];
+    const family = chartFamily(list[0]!.name);
     const work = list.map((r) => workloadKey(r.key));
     // Group labels show only the workload fields that differ within this chart.
     const varying = [...new Set(work.flatMap((w) => Object.keys(w)))].filter((k) => new Set(work.map((w) => keyString({ v: w[k] }))).size > 1);
-    const fallback = name.split(':').slice(1, -1).join(':') || name;
-    const raw = list.map((r, i) => ({
-      r,
-      series: backendOf(r.key) ?? r.caseId,
-      group: keyString(Object.fromEntries(varying.filter((k) => k in work[i]!).map((k) => [k, work[i]![k]]))) || fallback,
-    }));
+    const fallback = names.length === 1 ? name1(names[0]!) : family;
+    const raw = list.map((r, i) => {
+      const fields = keyString(Object.fromEntries(varying.filter((k) => k in work[i]!).map((k) => [k, work[i]![k]])));
+      const stat = names.length > 1 ? r.name.slice(family.length + 1) : '';
+      return { r, series: backendOf(r.key) ?? r.caseId, group: [stat, fields].filter(Boolean).join(' ') || fallback };
+    });
     const seen = new Map<string, number>();
     for (const x of raw) seen.set(`${x.group}\u0000${x.series}`, (seen.get(`${x.group}\u0000${x.series}`) ?? 0) + 1);
     for (const x of raw) if ((seen.get(`${x.group}\u0000${x.series}`) ?? 0) > 1 && x.series !== x.r.caseId) x.series = `${x.series} (${x.r.caseId})`;
@@ -140,7 +155,7 @@ export function charts(rows: MetricRow[]): Chart[] {
     }
     const series = [...new Set(raw.map((x) => x.series))].sort((a, b) => seriesRank(a) - seriesRank(b) || a.localeCompare(b));
     out.push({
-      name,
+      name: names.length === 1 ? names[0]! : `${family}:{${names.map((n) => n.slice(family.length + 1)).join(',')}}`,
       unit: list[0]!.unit,
       better: list[0]!.better,
       series,
@@ -148,6 +163,11 @@ export function charts(rows: MetricRow[]): Chart[] {
     });
   }
   return out;
+}
+
+/** The label of a chart holding one metric name: its middle part ("fio:seq-read:bw" → "seq-read"), else the name. */
+function name1(name: string): string {
+  return name.split(':').slice(1, -1).join(':') || name;
 }
 
 export interface Delta {

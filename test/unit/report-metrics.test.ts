@@ -58,6 +58,19 @@ t.test('charts: series from backend, else target, else case; groups only name va
   t.same(twoKernels[0]!.series, ['fsdax', 'tmpfs (k1)', 'tmpfs (k2)'], 'same backend twice: the case tells them apart; fsdax first');
 });
 
+t.test('charts: a family shares a chart per unit, never mixing units', async (t) => {
+  const rows = [
+    row({ name: 'boot:kernel-start', unit: 'ms', better: 'lower', key: {} }, 'a'),
+    row({ name: 'boot:init-start', unit: 'ms', better: 'lower', key: {} }, 'a'),
+    row({ name: 'boot:kernel-start', unit: 'ms', better: 'lower', key: {} }, 'b'),
+    row({ name: 'fio:r:bw', unit: 'MiB/s', key: { backend: 'tmpfs' } }),
+    row({ name: 'fio:r:lat-p50', unit: 'µs', better: 'lower', key: { backend: 'tmpfs' } }),
+  ];
+  const c = charts(rows);
+  t.same(c.map((x) => x.name), ['boot:{kernel-start,init-start}', 'fio:r:bw', 'fio:r:lat-p50']);
+  t.same(c[0]!.groups.map((g) => [g.label, g.bars.map((b) => b.series)]), [['kernel-start', ['a', 'b']], ['init-start', ['a']]]);
+});
+
 t.test('deltas: verdict follows `better`, noise is the larger spread', async (t) => {
   const base = [row({ key: { w: 1 }, median: 100, spread: 0.05 }), row({ key: { w: 2 }, median: 100, spread: 0.05, better: 'lower' }), row({ key: { w: 3 }, median: 100, spread: 0.05 })];
   const now = [row({ key: { w: 1 }, median: 90, spread: 0.02 }), row({ key: { w: 2 }, median: 90, spread: 0.02, better: 'lower' }), row({ key: { w: 3 }, median: 103, spread: 0.01 }), row({ key: { w: 4 } })];
