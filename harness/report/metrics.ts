@@ -64,8 +64,13 @@ export function metricsJson(run: RunResult, rows: MetricRow[]): string {
   return `${JSON.stringify({ runId: run.runId, startedAt: run.startedAt, metrics: rows }, null, 2)}\n`;
 }
 
-/** Key fields that name the storage under test; the first one present is the bar's series. */
-export const BACKEND_KEYS = ['backend', 'storage', 'target'] as const;
+/**
+ * Key fields that name the storage under test; the first one present is the
+ * bar's series. Without one, the case is the series: the shipped perf
+ * scenarios run the same fio workload (same name, same target path) in one
+ * case per backend (perf-fsdax[…dax=dax], …[dax=pagecache], perf-virtio-blk, perf-tmpfs).
+ */
+export const BACKEND_KEYS = ['backend', 'storage'] as const;
 /** Key fields that say nothing about the workload (left out of group labels). */
 const QUIET_KEYS = ['step'];
 /** Plot order and colours: fsdax first, then page cache, virtio-blk, tmpfs, then anything else. */
@@ -102,9 +107,13 @@ export interface Chart {
   series: string[];
 }
 
-function seriesRank(s: string): number {
-  const i = BACKEND_ORDER.findIndex((b) => s === b || s.startsWith(`${b} `));
-  return i < 0 ? BACKEND_ORDER.length : i;
+/** Position in BACKEND_ORDER of the last backend word the series name holds ("perf-fsdax[dax=pagecache]" is page cache). */
+export function seriesRank(s: string): number {
+  let rank = -1;
+  BACKEND_ORDER.forEach((b, i) => {
+    if (s.includes(b)) rank = Math.max(rank, i);
+  });
+  return rank < 0 ? BACKEND_ORDER.length : rank;
 }
 
 /** A metric name without its last `:` part ("fio:seq-read:bw" → "fio:seq-read"); the chart it is drawn in. */
