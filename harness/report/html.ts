@@ -96,7 +96,7 @@ function perfSection(rows: MetricRow[]): string {
       .flatMap((g) => g.bars.map((b) => `<tr><td>${esc(g.label)}</td><td>${esc(b.series)}</td><td class="n">${esc(fmt(b.median))}</td><td class="n">${esc(fmt(b.row.spread * 100))} %</td><td class="n">${b.samples}</td><td>${esc(b.row.caseId)}</td></tr>`))
       .join('');
     return `<figure class="metric"><figcaption><b>${esc(ch.name)}</b> — ${esc(ch.unit)}, ${esc(ch.better)} is better; bar = median, whisker = min–max of the samples</figcaption>${groupedBarsSvg(ch)}
-<table class="perf"><thead><tr><th>workload</th><th>series</th><th>median</th><th>spread</th><th>samples</th><th>case</th></tr></thead><tbody>${table}</tbody></table></figure>`;
+<details><summary>figures</summary><table class="perf"><thead><tr><th>workload</th><th>series</th><th>median</th><th>spread</th><th>samples</th><th>case</th></tr></thead><tbody>${table}</tbody></table></details></figure>`;
   });
   return `<section id="perf"><h2>Performance</h2>${parts.join('\n')}</section>`;
 }

@@ -143,8 +143,11 @@ export function charts(rows: MetricRow[]): Chart[] {
     const names = [...new Set(list.map((r) => r.name))];
     const family = chartFamily(list[0]!.name);
     const work = list.map((r) => workloadKey(r.key));
-    // Group labels show only the workload fields that differ within this chart.
-    const varying = [...new Set(work.flatMap((w) => Object.keys(w)))].filter((k) => new Set(work.map((w) => keyString({ v: w[k] }))).size > 1);
+    // Group labels show only the workload fields that differ among rows of the same name
+    // (a field that only follows the name, like boot's `stage`, says nothing new).
+    const varying = [...new Set(work.flatMap((w) => Object.keys(w)))].filter((k) =>
+      names.some((n) => new Set(work.filter((_, i) => list[i]!.name === n).map((w) => keyString({ v: w[k] }))).size > 1),
+    );
     const fallback = names.length === 1 ? name1(names[0]!) : family;
     const raw = list.map((r, i) => {
       const fields = keyString(Object.fromEntries(varying.filter((k) => k in work[i]!).map((k) => [k, work[i]![k]])));

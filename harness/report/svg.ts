@@ -53,7 +53,9 @@ export function groupedBarsSvg(chart: Chart): string {
       parts.push('</g>');
       x += barW;
     }
-    const label = g.label.length > 28 ? `${g.label.slice(0, 27)}…` : g.label;
+    // Labels are cut to their group's width (about 6 px a character at 11 px).
+    const room = Math.max(4, Math.floor((x - gx + gap - 4) / 6));
+    const label = g.label.length > room ? `${g.label.slice(0, room - 1)}…` : g.label;
     parts.push(`<text x="${num((gx + x - 4) / 2)}" y="${top + plotH + 14}" font-size="11" text-anchor="middle"><title>${esc(g.label)}</title>${esc(label)}</text>`);
     x += gap;
   }
