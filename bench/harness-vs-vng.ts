@@ -7,7 +7,7 @@
 // The kernel: Debian's 7.2.13 vmlinuz + modules unpacked from the harness's
 // cached .debs into --kernel-dir (default /tmp/ramdax-bench-vng-kernel) so vng
 // finds the modules next to the image (usr/lib/modules/<ver>/), the host untouched.
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -32,11 +32,14 @@ async function kernelImage(): Promise<{ vmlinuz: string; release: string }> {
 }
 
 async function vngOnce(vmlinuz: string, release: string): Promise<number> {
+  // vng hands its stdout/stderr to the guest through /proc/self/fd: give it files, not pipes.
+  const out = join(await tempResults('vng-out'), 'vng.log');
   const t0 = Date.now();
-  const r = await execa('vng', ['--run', vmlinuz, '--disable-kvm', '--exec', 'uname -r'], { reject: false, stdin: 'ignore', cwd: tmpdir(), timeout: 1800_000 });
+  const r = await execa('vng', ['--run', vmlinuz, '--disable-kvm', '--exec', 'uname -r'], { reject: false, stdin: 'ignore', stdout: { file: out }, stderr: { file: out }, cwd: tmpdir(), timeout: 1800_000 });
   const wall = Date.now() - t0;
+  const log = await readFile(out, 'utf8');
   // vng may exit non-zero after a successful command (slow power-off under load): the command's output is the proof it ran.
-  if (!String(r.stdout).includes(release)) throw new Error(`vng did not run the command (exit ${r.exitCode}): ${String(r.stderr).split('\n').slice(-5).join(' | ')}`);
+  if (!log.split('\n').some((l) => l.trim() === release)) throw new Error(`vng did not run the command (exit ${r.exitCode}), see ${out}: ${log.split('\n').slice(-5).join(' | ')}`);
   if (r.exitCode !== 0) process.stderr.write(`note: vng exited ${r.exitCode} after running the command\n`);
   return wall;
 }
