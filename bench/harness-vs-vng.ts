@@ -32,10 +32,13 @@ async function kernelImage(): Promise<{ vmlinuz: string; release: string }> {
 }
 
 async function vngOnce(vmlinuz: string, release: string): Promise<number> {
-  // vng hands its stdout/stderr to the guest through /proc/self/fd: give it files, not pipes.
+  // vng hands its stdout/stderr to the guest through /proc/self/fd: give it files, not pipes…
   const out = join(await tempResults('vng-out'), 'vng.log');
   const t0 = Date.now();
-  const r = await execa('vng', ['--run', vmlinuz, '--disable-kvm', '--exec', 'uname -r'], { reject: false, stdin: 'ignore', stdout: { file: out }, stderr: { file: out }, cwd: tmpdir(), timeout: 1800_000 });
+  // vng 1.41 here (no terminal) falls back to "limited redirection" and loses the command's output and
+  // exit status (it exits 255 even with a pty from `script`); --verbose shows the guest console, where the
+  // command's output appears: that is the proof it ran.
+  const r = await execa('vng', ['--run', vmlinuz, '--disable-kvm', '--verbose', '--exec', 'uname -r'], { reject: false, stdin: 'ignore', stdout: { file: out }, stderr: { file: out }, cwd: tmpdir(), timeout: 1800_000 });
   const wall = Date.now() - t0;
   const log = await readFile(out, 'utf8');
   // vng may exit non-zero after a successful command (slow power-off under load): the command's output is the proof it ran.
