@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, HarnessError, InputError } from '../common/errors.js';
 import { ExitCode, exitCodeHelp } from '../common/exit-codes.js';
+import { registerCompare } from './compare-command.js';
 import { registerList } from './list-command.js';
+import { registerReport } from './report-command.js';
 import { registerRepro, registerRun } from './run-command.js';
 import { registerSetup } from './setup-command.js';
 import { registerValidate } from './validate-command.js';
@@ -13,7 +15,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText('after', `\n${exitCodeHelp}`)
     .exitOverride()
     .showHelpAfterError();
-  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro];
+  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerCompare, registerReport];
   for (const register of commands) register(program, setExit);
   for (const c of program.commands) c.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();
   return program;

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { infraError } from '../common/errors.js';
@@ -7,6 +7,8 @@ import { defaultResultsDir, projectRoot } from '../common/paths.js';
 import { readRepro } from '../results/repro.js';
 import { runCases } from '../runner/run.js';
 import { keyPaths } from '../setup/keys.js';
+import { withRepeats } from '../perf/repeat.js';
+import { compareDirs, readRun } from './compare-command.js';
 import { loadCases } from './load-cases.js';
 import { cacheOption } from './options.js';
 
@@ -16,6 +18,8 @@ interface RunFlags {
   results: string;
   qemu: string;
   sshPort?: number;
+  repeat?: number;
+  baseline?: string;
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -37,9 +41,12 @@ function runOptions(cmd: Command): Command {
 }
 
 async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
-  const cases = await loadCases(paths, filters);
+  const loaded = await loadCases(paths, filters);
+  const cases = o.repeat ? withRepeats(loaded, o.repeat) : loaded;
+  // A bad baseline is bad input: found out before anything boots.
+  if (o.baseline) await readRun(o.baseline);
   const version = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')).version as string;
-  const { exitCode } = await runCases({
+  const { exitCode, run } = await runCases({
     cases,
     resultsRoot: o.results,
     cacheDir: o.cache,
@@ -50,6 +57,16 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
     version,
     firstSshPort: o.sshPort,
   });
+  if (!o.baseline) return exitCode;
+  return Math.max(exitCode, await judgeAgainst(o.baseline, run.dir));
+}
+
+/** `run --baseline`: the comparison goes to <run>/compare.tap (stdout keeps the run's one TAP document), a summary to stderr. */
+async function judgeAgainst(baseline: string, runDir: string): Promise<number> {
+  const { tap, exitCode } = await compareDirs(baseline, runDir);
+  await writeFile(join(runDir, 'compare.tap'), tap);
+  const verdicts = tap.split('\n').filter((l) => /^(not )?ok \d+ - perf (regression|improvement)|SKIP inconclusive/.test(l) || /^# \d+ regression/.test(l));
+  process.stderr.write(`ramdax-harness: compared with baseline ${baseline} (${join(runDir, 'compare.tap')}):\n${verdicts.map((l) => `  ${l}\n`).join('')}`);
   return exitCode;
 }
 
@@ -59,7 +76,9 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
       .command('run')
       .description('boot one VM per case, run its steps over SSH, stream TAP to stdout; results, console and dmesg go to results/<run-id>/')
       .argument('[paths...]', 'scenario files or folders', ['scenarios'])
-      .option('--filter <glob...>', 'run only cases whose id matches a glob', []),
+      .option('--filter <glob...>', 'run only cases whose id matches a glob', [])
+      .option('--repeat <n>', 'samples per fio/bench step (overrides the scenario and step repeats:)', positiveInt('--repeat', 100))
+      .option('--baseline <run-dir>', 'after the run, compare its metrics with this run folder (compare.tap in the run folder); a regression exits 1'),
   ).action(async (paths: string[], o: RunFlags & { filter: string[] }) => setExit(await runPaths(paths, o.filter, o)));
 }
 

@@ -95,7 +95,8 @@ export interface RunResult {
   status: Status | 'running' | 'interrupted';
   harness: { version: string; node: string };
   qemu?: string;
-  host: { cpu: string; cores: number; loadavg: number[] };
+  /** The host a run measured on: load before (loadavg) and after the run, as perf figures depend on it. */
+  host: { cpu: string; cores: number; loadavg: number[]; loadavgAfter?: number[]; memTotalBytes?: number; kernel?: string };
   cases: CaseResult[];
   counts: Record<Status, number>;
 }

@@ -12,6 +12,7 @@ import { prepareBoot, startMachine, type BootProgress, type Machine, type Machin
 import { handOver, shutdownMachine } from './shutdown.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
+import { bootMetrics } from '../perf/boot-metrics.js';
 
 export interface CaseEnv extends MachineEnv {
   store: ResultStore;
@@ -72,6 +73,7 @@ export async function runBootGroup(
           status: 'pass',
           durationMs: Date.now() - bootStart,
           details: { ...progress.boot, accel: result.accel, kernel: inputs.kernel.release, ...(group.length > 1 ? { sharedBy: group.length } : {}), ...(fb.length ? { flakyBoot: fb } : {}) },
+          metrics: bootMetrics(progress.boot),
         });
       } catch (err) {
         Object.assign(result, { boot: progress.boot, qemuArgv: progress.argv, sshPort: progress.port });

@@ -1,6 +1,6 @@
 import { appendFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HarnessError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { needsKexec, needsReset } from '../plan/boot-groups.js';
@@ -17,6 +17,8 @@ import { QemuVm, type StopMethod } from '../vm/qemu.js';
 import { bootGuest, BootFailure } from './boot.js';
 import { machineFiles, type MachineFiles } from './machine-files.js';
 import type { Teardown } from './teardown.js';
+import { createScratchDisks, removeScratchDisks } from '../perf/scratch-disks.js';
+import type { Disk } from '../vm/qemu-args.js';
 
 export interface MachineEnv {
   cacheDir: string;
@@ -83,7 +85,7 @@ export async function prepareBoot(s: Scenario, env: MachineEnv): Promise<BootInp
   return { kernel, image, accel: { accel: s.machine.accel === 'tcg' ? 'tcg' : accel.accel, reason: accel.reason }, cmdline, noReboot };
 }
 
-export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env: MachineEnv, port: number, name: string): VmSpec {
+export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env: MachineEnv, port: number, name: string, scratch: Disk[] = []): VmSpec {
   const { kernel } = inputs;
   return {
     binary: env.qemuBinary,
@@ -97,6 +99,7 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
     disks: [
       files.root,
       ...(kernel.modulesDisk ? [{ path: kernel.modulesDisk, format: 'raw' as const, readonly: true }] : []),
+      ...scratch,
     ],
     sshPort: port,
     // Unix socket paths are limited to 107 bytes: keep it short, outside the run folder.
@@ -122,10 +125,14 @@ export async function startMachine(
   const { env, progress } = o;
   const target = await loadSshTarget(0, env.keys);
   const files = await machineFiles(s, inputs.image, o.teardown);
+  // machine.disks: empty sparse files in the case folder, removed after the VM stops.
+  let scratch: Disk[] = [];
+  o.teardown.add(() => removeScratchDisks(scratch));
+  scratch = await createScratchDisks(dirname(o.consoleFile), s.machine.disks);
   let portRetries = 0;
   for (let attempt = 1; ; attempt++) {
     const port = attempt === 1 && env.firstSshPort ? env.firstSshPort : await freeLoopbackPort();
-    const spec = vmSpec(s, inputs, files, env, port, o.name);
+    const spec = vmSpec(s, inputs, files, env, port, o.name, scratch);
     let vm: QemuVm | undefined;
     o.teardown.add(async () => {
       if (vm) progress.stop = await vm.stop(s.timeouts.teardown);

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { execa } from 'execa';
@@ -43,7 +43,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
     status: 'running',
     harness: { version: o.version, node: process.version },
     qemu,
-    host: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadavg: loadavg() },
+    host: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadavg: loadavg(), memTotalBytes: totalmem(), kernel: release() },
     cases: [],
     counts: { pass: 0, fail: 0, error: 0, miss: 0, skip: 0 },
   }).catch((err) => {
@@ -109,6 +109,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
 
   const statuses = store.run.cases.map((c) => c.status);
   store.run.endedAt = new Date().toISOString();
+  store.run.host.loadavgAfter = loadavg();
   store.run.status = interrupt.signal.aborted ? 'interrupted' : worstCase(statuses);
   await store.flush();
   await reporter.onRunEnd(store.run);

@@ -6,6 +6,7 @@ import type { Scenario } from '../scenario/load.js';
 import { loadSshTarget } from '../session/ssh.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import type { Guest, RebootMethod, StepContext } from '../steps/types.js';
+import { stepMetrics } from '../perf/boot-metrics.js';
 import { findFindings, taintFlags } from '../triage/findings.js';
 import { bootGuest, BootFailure } from './boot.js';
 import { StepFailure } from '../steps/recorder.js';
@@ -68,7 +69,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v === undefined ? undefined : v - (from.at - m.vm.startedAt)]));
   };
   const k = m.inputs.kernel;
-  const ctxBase = { guest, reboot, env: s.env, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax } };
+  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax } };
   if (m.taint === undefined) {
     const initial = await readDmesg(m.session);
     m.dmesgSeen = initial?.lines.length ?? 0;
@@ -87,7 +88,8 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     let point: Omit<PointResult, 'id'>;
     try {
       const out = await kind.run(ctx, step.params);
-      point = { name: step.name, kind: 'step', status: out.status, reason: out.reason, durationMs: Date.now() - t0, commands: out.commands, details: out.details, subtap: out.subtap };
+      const durationMs = Date.now() - t0;
+      point = { name: step.name, kind: 'step', status: out.status, reason: out.reason, durationMs, commands: out.commands, details: out.details, subtap: out.subtap, metrics: stepMetrics(step, durationMs, out.metrics) };
     } catch (err) {
       // The SSH channel broke: the guest died (kernel's fault) or the harness did.
       const qemuGone = await m.vm.waitExit(1500);

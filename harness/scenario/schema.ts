@@ -22,6 +22,11 @@ export const Machine = z
      * system-ram mode — refuses the device.
      */
     numa: z.boolean().default(false),
+    /** Extra empty virtio-blk disks (sparse files in the case folder, deleted after); serials scratch0, scratch1, ... */
+    disks: z
+      .array(z.object({ size: Size.refine((n) => n >= 1024 ** 2 && n <= 64 * 1024 ** 3, 'a scratch disk is between 1M and 64G') }).strict())
+      .max(4)
+      .default([]),
   })
   .strict();
 
@@ -63,6 +68,8 @@ export const ScenarioHead = z
     exclude: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).max(256).optional(),
     /** Cases with the same kernel, image and command line may share one boot: the steps leave the device as they found it. */
     shareBoot: z.boolean().default(false),
+    /** Samples per measurement of fio and bench steps (a step's own `repeats:` wins; `run --repeat` overrides). */
+    repeats: z.number().int().min(1).max(100).default(3),
     steps: z.array(z.unknown()).min(1, 'a scenario needs at least one step'),
   })
   .strict();

@@ -13,6 +13,8 @@ export const HOST_PACKAGES = [
   'xz-utils',
   'e2fsprogs',
   'gzip',
+  // Renders report.html headless in the tests (screenshot and DOM checks).
+  'chromium',
 ] as const;
 
 async function installed(pkg: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import type { Metric } from '../results/model.js';
 import type { CommandResult, StepContext, StepOutcome } from './types.js';
 
 /** Thrown inside a step to end it as a failure with a reason. */
@@ -26,6 +27,8 @@ export class StepSkip extends Error {
 export class StepRecorder {
   readonly commands: CommandResult[] = [];
   readonly details: Record<string, unknown> = {};
+  /** Measured figures; kept even when the step fails later (a partial measurement is still data). */
+  readonly metrics: Metric[] = [];
   private readonly deadline: number;
 
   constructor(private readonly ctx: StepContext) {
@@ -63,7 +66,7 @@ export class StepRecorder {
   }
 
   outcome(status: StepOutcome['status'] = 'pass', reason?: string): StepOutcome {
-    return { status, reason, commands: this.commands, details: this.details };
+    return { status, reason, commands: this.commands, details: this.details, ...(this.metrics.length ? { metrics: this.metrics } : {}) };
   }
 }
 

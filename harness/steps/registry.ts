@@ -1,6 +1,8 @@
+import { benchStep } from './bench.js';
 import { daxActiveStep } from './dax-active.js';
 import { daxFaultsStep } from './dax-faults.js';
 import { devdaxIoStep } from './devdax-io.js';
+import { fioStep } from './fio.js';
 import { mkfsStep } from './mkfs.js';
 import { mountStep, umountStep } from './mount.js';
 import { namespaceStep } from './namespace.js';
@@ -11,5 +13,5 @@ import type { StepKind } from './types.js';
 
 /** Every step kind, by the key that names it in a scenario. */
 export const STEP_KINDS: ReadonlyMap<string, StepKind<any>> = new Map(
-  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, daxFaultsStep, devdaxIoStep, runStep, rebootStep].map((k) => [k.kind, k]),
+  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, daxFaultsStep, devdaxIoStep, runStep, rebootStep, fioStep, benchStep].map((k) => [k.kind, k]),
 );

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { CarveOut } from '../scenario/memmap.js';
+import type { Metric } from '../results/model.js';
 import type { DriverAvailability } from '../setup/artifacts.js';
 
 /** What one guest command did. */
@@ -46,6 +47,8 @@ export interface StepContext {
   env?: Record<string, string>;
   /** Reboot the guest (warm, or power-cycle QEMU on its RAM file) and reconnect (provided by the runner). */
   reboot?: (timeoutMs: number, method: RebootMethod) => Promise<Record<string, number | undefined>>;
+  /** Samples per measurement for perf steps (`run --repeat`, else the scenario's `repeats:`). */
+  repeats?: number;
 }
 
 export type StepStatus = 'pass' | 'fail' | 'skip';
@@ -59,6 +62,8 @@ export interface StepOutcome {
   details?: Record<string, unknown>;
   /** TAP printed by a `run` step, passed through as a subtest. */
   subtap?: string;
+  /** Performance figures measured by the step (fio, bench). */
+  metrics?: Metric[];
 }
 
 /** One step kind: its parameter schema, how it is named, what it references, how it runs. */

@@ -6,6 +6,10 @@ export interface Disk {
   /** Writes go to a temporary overlay and vanish: the cached image is never changed. */
   snapshot?: boolean;
   readonly?: boolean;
+  /** Shown to the guest as /sys/block/vdX/serial. */
+  serial?: string;
+  /** Host caching: `none` bypasses the host page cache (O_DIRECT). */
+  cache?: 'none' | 'writeback';
 }
 
 export interface VmSpec {
@@ -64,11 +68,14 @@ export const bootArgs = (s: VmSpec): string[] => [
 ];
 
 export function diskArgs(disks: Disk[]): string[] {
-  return disks.flatMap((d) => {
-    const opts = [`file=${escapeOpt(d.path)}`, `format=${d.format}`, 'if=virtio'];
+  return disks.flatMap((d, i) => {
+    // QEMU 7.2 no longer takes serial= on -drive: a disk with a serial is a -drive if=none plus a virtio-blk device.
+    const opts = [`file=${escapeOpt(d.path)}`, `format=${d.format}`, d.serial ? `if=none,id=disk${i}` : 'if=virtio'];
     if (d.snapshot) opts.push('snapshot=on');
     if (d.readonly) opts.push('readonly=on');
-    return ['-drive', opts.join(',')];
+    if (d.cache) opts.push(`cache=${d.cache}`);
+    // A late PCI slot keeps it after the root and modules disks (vda, vdb): the guest probes virtio in slot order.
+    return ['-drive', opts.join(','), ...(d.serial ? ['-device', `virtio-blk-pci,drive=disk${i},serial=${escapeOpt(d.serial)},addr=0x${(0x18 + i).toString(16)}`] : [])];
   });
 }
 

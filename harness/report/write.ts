@@ -1,0 +1,25 @@
+import { join } from 'node:path';
+import { writeFileAtomic } from '../common/fs.js';
+import { renderReport } from './html.js';
+import { readRun } from './load.js';
+import { metricRows, metricsCsv, metricsJson } from './metrics.js';
+
+export interface ReportFiles {
+  html: string;
+  csv: string;
+  json: string;
+  metrics: number;
+  cases: number;
+}
+
+/** Write report.html, metrics.csv and metrics.json into the run folder. */
+export async function writeReport(runDir: string, baselineDir?: string): Promise<ReportFiles> {
+  const run = await readRun(runDir);
+  const baseline = baselineDir === undefined ? undefined : await readRun(baselineDir);
+  const rows = metricRows(run);
+  const files = { html: join(runDir, 'report.html'), csv: join(runDir, 'metrics.csv'), json: join(runDir, 'metrics.json') };
+  await writeFileAtomic(files.html, renderReport({ run, baseline }));
+  await writeFileAtomic(files.csv, metricsCsv(rows));
+  await writeFileAtomic(files.json, metricsJson(run, rows));
+  return { ...files, metrics: rows.length, cases: run.cases.length };
+}
