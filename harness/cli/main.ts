@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, HarnessError, InputError } from '../common/errors.js';
 import { ExitCode, exitCodeHelp } from '../common/exit-codes.js';
+import { registerKernel } from './kernel-command.js';
 import { registerList } from './list-command.js';
 import { registerRepro, registerRun } from './run-command.js';
 import { registerSetup } from './setup-command.js';
@@ -13,9 +14,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText('after', `\n${exitCodeHelp}`)
     .exitOverride()
     .showHelpAfterError();
-  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro];
+  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerKernel];
   for (const register of commands) register(program, setExit);
-  for (const c of program.commands) c.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();
+  for (const c of program.commands) {
+    c.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();
+    for (const sub of c.commands) sub.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();
+  }
   return program;
 }
 
