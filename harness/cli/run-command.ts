@@ -7,6 +7,8 @@ import { defaultResultsDir, projectRoot } from '../common/paths.js';
 import { readRepro } from '../results/repro.js';
 import { runCases } from '../runner/run.js';
 import { keyPaths } from '../setup/keys.js';
+import { kernelRoot } from '../setup/artifacts.js';
+import { cachedKernel } from './kernel-command.js';
 import { loadCases } from './load-cases.js';
 import { cacheOption } from './options.js';
 
@@ -16,6 +18,7 @@ interface RunFlags {
   results: string;
   qemu: string;
   sshPort?: number;
+  kernel: string[];
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -33,11 +36,23 @@ function runOptions(cmd: Command): Command {
     .option('-j, --jobs <n>', 'VMs to run at once', positiveInt('--jobs'), 1)
     .option('--results <dir>', 'where run folders are written', defaultResultsDir())
     .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
+    .option('--kernel <name>', 'run on this kernel instead of the scenario\'s (repeat for a kernel axis: ids get [kernel=NAME])', collect, [] as string[])
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
+/** Commander: a repeatable option collects its values. */
+export const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** Every kernel named with --kernel must be fetched before anything boots (exit 3 with the command that fixes it). */
+async function checkFetched(cacheDir: string, kernels: string[]): Promise<void> {
+  for (const k of new Set(kernels)) {
+    if (!(await cachedKernel(cacheDir, k))) throw infraError(`kernel '${k}' is not fetched yet (no ${kernelRoot(cacheDir, k)}/current.json): nothing was started`, undefined, `run \`npx ramdax-harness kernel fetch ${k}\` (or \`kernel build ${k}\` for a source kernel)`);
+  }
+}
+
 async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
-  const cases = await loadCases(paths, filters);
+  const cases = await loadCases(paths, filters, o.kernel);
+  await checkFetched(o.cache, o.kernel);
   const version = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')).version as string;
   const { exitCode } = await runCases({
     cases,
