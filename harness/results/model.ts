@@ -21,7 +21,8 @@ export interface PointResult {
   /** 1-based, in TAP order within the case. */
   id: number;
   name: string;
-  kind: 'boot' | 'step' | 'shutdown';
+  /** handover: a case sharing its boot left the device as it found it. */
+  kind: 'boot' | 'step' | 'handover' | 'shutdown';
   status: Status;
   reason?: string;
   durationMs: number;
@@ -77,6 +78,8 @@ export interface CaseResult {
   cmdline?: string;
   qemuArgv?: string[];
   boot: BootTimes;
+  /** The case whose boot this case ran in (its own id unless it shared an earlier case's boot). */
+  bootId?: string;
   sshPort?: number;
   stop?: string;
   points: PointResult[];

@@ -6,7 +6,8 @@ import { execa } from 'execa';
 import { describeError, infraError } from '../common/errors.js';
 import { ExitCode, type ExitCodeValue } from '../common/exit-codes.js';
 import type { Logger } from '../common/log.js';
-import { caseStatus, runCase, type Case, type CaseEnv } from './case.js';
+import { notRun, runBootGroup, type Case, type CaseEnv } from './case.js';
+import { planBoots } from '../plan/boot-groups.js';
 import type { CaseResult, RunResult, Status } from '../results/model.js';
 import { ResultStore } from '../results/store.js';
 import { Multiplexer, type PlannedCase, type Reporter } from '../reporters/reporter.js';
@@ -75,29 +76,31 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   await reporter.onRunBegin(store.run, planned);
   const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort };
   const limit = pLimit(Math.max(1, o.jobs));
+  const index = new Map(o.cases.map((c, i) => [c, planned[i]!]));
+  const done = async (c: Case, result: CaseResult) => {
+    o.log.info(`${c.id}: ${result.status}${result.reason ? ` — ${result.reason}` : ''} (${(result.durationMs / 1000).toFixed(1)}s)${result.bootId && result.bootId !== c.id ? ` [boot of ${result.bootId}]` : ''}`);
+    await store.addCase(result);
+    await reporter.onCaseEnd(index.get(c)!, result);
+  };
   await Promise.all(
-    o.cases.map((c, i) =>
+    planBoots(o.cases).map((boot) =>
       limit(async () => {
-        const p = planned[i]!;
-        let result: CaseResult;
-        if (interrupt.signal.aborted) {
-          result = notRun(c, 'miss', 'run interrupted before this case started');
-          await reporter.onCaseBegin(p);
-          for (const pt of result.points) await reporter.onPoint(p, pt);
-        } else {
-          await reporter.onCaseBegin(p);
-          o.log.step(`${c.id}: booting ${c.scenario.kernel} with ${c.scenario.memmap.length} memmap argument(s)`);
-          try {
-            result = await runCase(c, p, env);
-          } catch (err) {
-            // runCase turns every outcome into a result; this is a harness bug, still reported.
-            result = notRun(c, 'error', `harness error: ${describeError(err)}`);
+        const finished = new Set<Case>();
+        const group = boot.cases.map((c) => ({ c, planned: index.get(c)! }));
+        if (!interrupt.signal.aborted) o.log.step(`${boot.cases[0]!.id}: booting ${boot.cases[0]!.scenario.kernel}${boot.cases.length > 1 ? ` for ${boot.cases.length} cases (shareBoot)` : ''}`);
+        try {
+          await runBootGroup(group, env, async (c, r) => {
+            finished.add(c);
+            await done(c, r);
+          });
+        } catch (err) {
+          // runBootGroup turns every outcome into a result; this is a harness bug, still reported.
+          for (const { c, planned: p } of group.filter((g) => !finished.has(g.c))) {
+            const result = notRun(c, 'error', `harness error: ${describeError(err)}`);
             for (const pt of result.points) await reporter.onPoint(p, pt);
+            await done(c, result);
           }
-          o.log.info(`${c.id}: ${result.status}${result.reason ? ` — ${result.reason}` : ''} (${(result.durationMs / 1000).toFixed(1)}s)`);
         }
-        await store.addCase(result);
-        await reporter.onCaseEnd(p, result);
       }),
     ),
   );
@@ -136,12 +139,4 @@ export function exitCodeFor(status: RunResult['status']): ExitCodeValue {
     default:
       return ExitCode.ok;
   }
-}
-
-function notRun(c: Case, status: Status, reason: string): CaseResult {
-  const points = [
-    { id: 1, name: 'boot', kind: 'boot' as const, status, reason, durationMs: 0 },
-    ...c.scenario.steps.map((s, i) => ({ id: i + 2, name: s.name, kind: 'step' as const, status: 'miss' as Status, reason, durationMs: 0 })),
-  ];
-  return { id: c.id, scenario: c.scenario.name, file: c.scenario.file, status: caseStatus(points), reason, startedAt: new Date().toISOString(), durationMs: 0, boot: {}, points, files: {} };
 }

@@ -1,0 +1,152 @@
+import { appendFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HarnessError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { needsReset } from '../plan/boot-groups.js';
+import type { BootTimes } from '../results/model.js';
+import { formatMemmapArg } from '../scenario/memmap.js';
+import type { Scenario } from '../scenario/load.js';
+import { loadSshTarget, type SshSession } from '../session/ssh.js';
+import { currentImage, currentKernel, type ImageArtifact, type KernelArtifact } from '../setup/artifacts.js';
+import type { KeyPaths } from '../setup/keys.js';
+import { resolveAccel } from '../vm/accel.js';
+import { freeLoopbackPort } from '../vm/ports.js';
+import { baseCmdline, type VmSpec } from '../vm/qemu-args.js';
+import { QemuVm, type StopMethod } from '../vm/qemu.js';
+import { bootGuest, BootFailure } from './boot.js';
+import type { Teardown } from './teardown.js';
+
+export interface MachineEnv {
+  cacheDir: string;
+  keys: KeyPaths;
+  qemuBinary: string;
+  log: Logger;
+  interrupt: AbortSignal;
+  /** Try this host port first for the first VM's SSH forward (then free ones). */
+  firstSshPort?: number;
+}
+
+/** What a boot is made of, resolved before QEMU starts. */
+export interface BootInputs {
+  kernel: KernelArtifact;
+  image: ImageArtifact;
+  accel: { accel: 'kvm' | 'tcg'; reason: string };
+  cmdline: string;
+  noReboot: boolean;
+}
+
+export interface FailedBoot {
+  attempt: number;
+  status: string;
+  reason: string;
+  findings: string[];
+}
+
+/** Filled in while booting, so a failed boot still reports how far it got. */
+export interface BootProgress {
+  boot: BootTimes;
+  argv?: string[];
+  port?: number;
+  failedBoots: FailedBoot[];
+  stop?: StopMethod;
+}
+
+/** A booted guest: QEMU, its SSH session, and the kernel-log position steps continue from. */
+export interface Machine {
+  /** The case whose boot this is; cases sharing the boot name it in their results. */
+  bootId: string;
+  vm: QemuVm;
+  session: SshSession;
+  port: number;
+  inputs: BootInputs;
+  progress: BootProgress;
+  dmesgSeen: number;
+  taint?: number;
+}
+
+const PORT_RETRIES = 3;
+let qmpCounter = 0;
+
+export async function prepareBoot(s: Scenario, env: MachineEnv): Promise<BootInputs> {
+  const kernel = await currentKernel(env.cacheDir, s.kernel);
+  const image = await currentImage(env.cacheDir, s.image);
+  const accel = await resolveAccel(kernel.vmlinuz, env.qemuBinary);
+  if (s.machine.accel === 'kvm' && accel.accel !== 'kvm') throw new HarnessError('infra', `scenario requires KVM: ${accel.reason}`);
+  const noReboot = !needsReset(s);
+  const cmdline = [...baseCmdline({ initrd: !!kernel.initrd, noReboot }), ...s.memmap.map(formatMemmapArg), ...s.cmdline].join(' ');
+  return { kernel, image, accel: { accel: s.machine.accel === 'tcg' ? 'tcg' : accel.accel, reason: accel.reason }, cmdline, noReboot };
+}
+
+export function vmSpec(s: Scenario, inputs: BootInputs, env: MachineEnv, port: number, name: string): VmSpec {
+  const { kernel, image } = inputs;
+  return {
+    binary: env.qemuBinary,
+    machine: s.machine.type,
+    accel: inputs.accel.accel,
+    cpus: s.machine.cpus,
+    memoryBytes: s.machine.memory,
+    kernel: kernel.vmlinuz,
+    initrd: kernel.initrd,
+    cmdline: inputs.cmdline,
+    disks: [
+      { path: image.rootfs, format: 'raw', snapshot: true },
+      ...(kernel.modulesDisk ? [{ path: kernel.modulesDisk, format: 'raw' as const, readonly: true }] : []),
+    ],
+    sshPort: port,
+    // Unix socket paths are limited to 107 bytes: keep it short, outside the run folder.
+    qmpSocket: join(tmpdir(), `ramdax-qmp-${process.pid}-${++qmpCounter}.sock`),
+    noReboot: inputs.noReboot,
+    name,
+  };
+}
+
+/**
+ * Start QEMU and wait for SSH, retrying a taken port and (per `retries.boot`)
+ * a failed boot. Every VM's stop is registered in `teardown` before it starts.
+ * Throws BootFailure or HarnessError; `progress` says how far it got.
+ */
+export async function startMachine(
+  s: Scenario,
+  inputs: BootInputs,
+  o: { bootId: string; name: string; consoleFile: string; env: MachineEnv; teardown: Teardown; progress: BootProgress },
+): Promise<Machine> {
+  const { env, progress } = o;
+  const target = await loadSshTarget(0, env.keys);
+  let portRetries = 0;
+  for (let attempt = 1; ; attempt++) {
+    const port = attempt === 1 && env.firstSshPort ? env.firstSshPort : await freeLoopbackPort();
+    const spec = vmSpec(s, inputs, env, port, o.name);
+    let vm: QemuVm | undefined;
+    o.teardown.add(async () => {
+      if (vm) progress.stop = await vm.stop(s.timeouts.teardown);
+      await rm(spec.qmpSocket, { force: true });
+    });
+    vm = new QemuVm(spec, o.consoleFile);
+    progress.argv = [spec.binary, ...vm.argv];
+    progress.port = port;
+    progress.boot = {};
+    try {
+      const session = await bootGuest(vm, { ...target, port }, { bootMs: s.timeouts.boot, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, progress.boot, env.interrupt);
+      o.teardown.add(() => session.close());
+      return { bootId: o.bootId, vm, session, port, inputs, progress, dmesgSeen: 0 };
+    } catch (err) {
+      if (err instanceof BootFailure && err.portInUse && portRetries++ < PORT_RETRIES) {
+        env.log.warn(`${o.bootId}: SSH port ${port} was taken, retrying with another`);
+        continue;
+      }
+      // Boot retry policy: a boot that fails once and then works is reported as flaky, not hidden.
+      if (err instanceof BootFailure && err.message !== 'interrupted' && progress.failedBoots.length < s.retries.boot && !env.interrupt.aborted) {
+        progress.failedBoots.push({ attempt, status: err.status, reason: err.message, findings: err.findings.map((f) => f.title) });
+        env.log.warn(`${o.bootId}: boot attempt ${attempt} failed (${err.message}); retrying (retries.boot: ${s.retries.boot})`);
+        await vm.stop(0);
+        await appendFile(o.consoleFile, `\n=== ramdax-harness: boot attempt ${attempt} failed: ${err.message}; attempt ${attempt + 1} follows ===\n`).catch(() => undefined);
+        continue;
+      }
+      if (err instanceof BootFailure && progress.failedBoots.length) {
+        err.message += ` (also failed on ${progress.failedBoots.length} earlier attempt(s): ${progress.failedBoots.map((b) => b.reason).join('; ')})`;
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError } from '../common/errors.js';
+import type { BootTimes, PointResult, Status } from '../results/model.js';
+import type { Scenario } from '../scenario/load.js';
+import { loadSshTarget } from '../session/ssh.js';
+import { STEP_KINDS } from '../steps/registry.js';
+import type { Guest, StepContext } from '../steps/types.js';
+import { findFindings, taintFlags } from '../triage/findings.js';
+import { bootGuest } from './boot.js';
+import { formatCommand, gone, mergeFindings, readDmesg, responsive } from './guest-state.js';
+import type { Machine, MachineEnv } from './machine.js';
+
+export type Emit = (p: Omit<PointResult, 'id'>) => Promise<void>;
+
+export interface StepsOutcome {
+  /** Every step ran and none failed or errored (skips allowed). */
+  completed: boolean;
+  /** The guest can no longer be asked anything (QEMU gone, SSH broken, hung). */
+  guestGone: boolean;
+}
+
+/** Mark the steps from `from` on as not run. */
+export async function markRest(s: Scenario, from: number, emit: Emit, status: Status, reason: string): Promise<void> {
+  for (const step of s.steps.slice(from)) await emit({ name: step.name, kind: 'step', status, reason, durationMs: 0 });
+}
+
+/**
+ * Run a case's steps in a booted machine. After each step the kernel log and
+ * taint mask are read: a finding or a taint change fails the step even when
+ * its commands succeeded. The first failure marks the rest as missed.
+ */
+export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: Emit, env: MachineEnv): Promise<StepsOutcome> {
+  const commandsLog = join(caseDir, 'commands.log');
+  const guest: Guest = {
+    exec: async (command, opts) => {
+      // A command never outlives its VM or the run: QEMU exiting or SIGINT ends the wait.
+      const r = await Promise.race([m.session.exec(command, opts), gone(m.vm, env.interrupt)]);
+      await appendFile(commandsLog, formatCommand(r)).catch(() => undefined);
+      return r;
+    },
+  };
+  let rebooted = false;
+  const reboot = async (timeoutMs: number) => {
+    const from = { line: m.vm.console.lineCount, at: Date.now() };
+    await m.session.exec('sync; echo 1 > /proc/sys/kernel/sysrq; echo b > /proc/sysrq-trigger', { timeoutMs: 3000 }).catch(() => undefined);
+    m.session.close();
+    const times: BootTimes = {};
+    const target = await loadSshTarget(m.port, env.keys);
+    m.session = await bootGuest(m.vm, target, { bootMs: timeoutMs, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, times, env.interrupt, from);
+    rebooted = true;
+    return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v === undefined ? undefined : v - (from.at - m.vm.startedAt)]));
+  };
+  const k = m.inputs.kernel;
+  const ctxBase = { guest, reboot, env: s.env, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax } };
+  if (m.taint === undefined) {
+    const initial = await readDmesg(m.session);
+    m.dmesgSeen = initial?.lines.length ?? 0;
+    m.taint = initial?.taint;
+  }
+  for (const [i, step] of s.steps.entries()) {
+    if (env.interrupt.aborted) {
+      await markRest(s, i, emit, 'miss', 'run interrupted');
+      return { completed: false, guestGone: false };
+    }
+    const kind = STEP_KINDS.get(step.kind)!;
+    const ctx: StepContext = { ...ctxBase, timeoutMs: step.timeoutMs };
+    const consoleFrom = m.vm.console.lineCount;
+    const t0 = Date.now();
+    let point: Omit<PointResult, 'id'>;
+    try {
+      const out = await kind.run(ctx, step.params);
+      point = { name: step.name, kind: 'step', status: out.status, reason: out.reason, durationMs: Date.now() - t0, commands: out.commands, details: out.details, subtap: out.subtap };
+    } catch (err) {
+      // The SSH channel broke: the guest died (kernel's fault) or the harness did.
+      const qemuGone = await m.vm.waitExit(1500);
+      const ex = qemuGone ? await m.vm.exit : undefined;
+      const reason = ex ? `QEMU exited (${ex.exitCode ?? ex.signal}) during the step — ${describeError(err)}` : describeError(err);
+      point = { name: step.name, kind: 'step', status: 'error', reason, durationMs: Date.now() - t0 };
+    }
+    // After a time-out, make sure the guest still answers before asking it anything else.
+    let guestHung = false;
+    if (point.commands?.some((x) => x.timedOut) && !(await responsive(m.session))) {
+      guestHung = true;
+      point.reason = `${point.reason ?? ''}; the guest no longer answers SSH (hung?)`;
+    }
+    if (rebooted) {
+      // A new kernel, a new log and taint mask.
+      m.dmesgSeen = 0;
+      m.taint = undefined;
+      rebooted = false;
+    }
+    const state = m.vm.running && !guestHung ? await readDmesg(m.session) : undefined;
+    const added = state ? state.lines.slice(m.dmesgSeen) : [];
+    if (state) m.dmesgSeen = state.lines.length;
+    // A taint change with no report in the log (a forced module, a machine check...) still fails the step.
+    if (state && m.taint !== undefined && state.taint !== m.taint && point.status === 'pass') {
+      point.status = 'fail';
+      point.reason = `kernel taint changed from ${m.taint} to ${state.taint} (${taintFlags(state.taint & ~m.taint)})`;
+    }
+    if (state) m.taint = state.taint;
+    const findings = mergeFindings(findFindings(added), findFindings(m.vm.console.linesFrom(consoleFrom).map((l) => l.text)));
+    if (findings.length) {
+      point.findings = findings;
+      if (point.status === 'pass' || point.status === 'error' || point.status === 'skip') {
+        point.reason = `kernel reported ${findings[0]!.title}${point.status === 'pass' ? ' (the command itself succeeded)' : ''}`;
+        point.status = 'fail';
+      }
+    }
+    if (added.length) point.dmesg = added;
+    await emit(point);
+    if (!m.vm.running || guestHung || (point.status === 'error' && m.session.closed)) {
+      await markRest(s, i + 1, emit, 'miss', `guest gone after step ${i + 1}`);
+      return { completed: false, guestGone: true };
+    }
+    if (point.status === 'fail' || point.status === 'error') {
+      await markRest(s, i + 1, emit, 'miss', `step ${i + 1} (${step.name}) ${point.status === 'fail' ? 'failed' : 'errored'}`);
+      return { completed: false, guestGone: false };
+    }
+    if (point.status === 'skip' && step.kind === 'ramdax') {
+      await markRest(s, i + 1, emit, 'skip', point.reason ?? 'ramdax unavailable');
+      return { completed: true, guestGone: false };
+    }
+  }
+  return { completed: true, guestGone: false };
+}
