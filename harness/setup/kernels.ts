@@ -1,7 +1,10 @@
 import type { KernelDef } from '../catalog/schema.js';
 import { describeError, HarnessError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import type { KernelArtifact } from './artifacts.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { kernelRoot, writeManifest, type KernelArtifact } from './artifacts.js';
+import { capabilitiesFromConfig } from './capabilities.js';
 import { ensureDebianKernel, type EnsureKernelOptions } from './debian-kernel.js';
 import { ensureLocalKernel } from './local-kernel.js';
 
@@ -26,7 +29,14 @@ async function ensureSource(def: KernelDef & { file: string }, cacheDir: string,
     throw new HarnessError('infra', `kernel '${def.name}' is built from source, and this checkout has no source builder (${SOURCE_MODULE}): ${describeError(err)}`);
   }
   if (!mod.ensureSourceKernel) throw new HarnessError('infra', `${SOURCE_MODULE} does not export ensureSourceKernel`);
-  return mod.ensureSourceKernel(def, cacheDir, log, opts);
+  const r = await mod.ensureSourceKernel(def, cacheDir, log, opts);
+  // The builder records its config; capabilities come from it, kept where the runner reads them.
+  if (!r.artifact.capabilities && r.artifact.config) {
+    r.artifact.capabilities = capabilitiesFromConfig(await readFile(r.artifact.config, 'utf8'), !!r.artifact.modulesDisk);
+    r.artifact.kind = 'source';
+    await writeManifest(join(kernelRoot(cacheDir, def.name), 'current.json'), r.artifact);
+  }
+  return r;
 }
 
 const ENSURE: Record<KernelKind, Ensure> = { debian: ensureDebianKernel, local: ensureLocalKernel, source: ensureSource };
