@@ -9,6 +9,7 @@ import { runCases } from '../runner/run.js';
 import { keyPaths } from '../setup/keys.js';
 import { kernelRoot } from '../setup/artifacts.js';
 import { cachedKernel } from './kernel-command.js';
+import { withoutAxis } from '../matrix/kernel-axis.js';
 import { loadCases } from './load-cases.js';
 import { cacheOption } from './options.js';
 
@@ -89,6 +90,8 @@ export function registerRepro(program: Command, setExit: (code: number) => void)
       throw infraError(`${dir} is not a reproducer bundle (no repro/case.json)`, err);
     });
     process.stderr.write(`ramdax-harness: reproducing case '${m.caseId}' of run ${m.runId} (failed: ${m.failedPoint?.name ?? '?'})\n`);
-    setExit(await runPaths([m.scenarioFile], [m.caseId], o));
+    // The kernel the case ran on (it may have come from --kernel): its id without a kernel axis matches then.
+    const kernel = o.kernel.length ? o.kernel : m.kernel?.name ? [m.kernel.name] : [];
+    setExit(await runPaths([m.scenarioFile], [m.caseId, withoutAxis(m.caseId, 'kernel')], { ...o, kernel }));
   });
 }

@@ -14,6 +14,14 @@ export function withAxis(id: string, axis: string, label: string): string {
   return `${name}[${[...parts, `${axis}=${label}`].join(',')}]`;
 }
 
+/** `name[a=1,kernel=K]` → `name[a=1]`; `name[kernel=K]` → `name`. */
+export function withoutAxis(id: string, axis: string): string {
+  const m = /^(.*?)\[(.*)\]$/.exec(id);
+  if (!m) return id;
+  const parts = m[2]!.split(',').filter((p) => !p.startsWith(`${axis}=`));
+  return parts.length ? `${m[1]}[${parts.join(',')}]` : m[1]!;
+}
+
 export function applyKernels(scenarios: Scenario[], kernels: readonly string[]): Scenario[] {
   const names = [...new Set(kernels)];
   if (names.length === 0) return scenarios;

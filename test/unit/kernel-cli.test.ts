@@ -4,7 +4,7 @@ import t from 'tap';
 import { formatInfo, kernelDef, listRow } from '../../harness/cli/kernel-command.js';
 import { loadCatalog } from '../../harness/catalog/catalog.js';
 import { HarnessError } from '../../harness/common/errors.js';
-import { applyKernels, withAxis } from '../../harness/matrix/kernel-axis.js';
+import { applyKernels, withAxis, withoutAxis } from '../../harness/matrix/kernel-axis.js';
 import type { Scenario } from '../../harness/scenario/load.js';
 import type { KernelArtifact } from '../../harness/setup/artifacts.js';
 import { capabilitiesFromConfig } from '../../harness/setup/capabilities.js';
@@ -16,6 +16,9 @@ t.test('withAxis: appended, added, or replacing an existing kernel axis', async 
   t.equal(withAxis('boot-smoke', 'kernel', 'debian-6.19'), 'boot-smoke[kernel=debian-6.19]');
   t.equal(withAxis('layouts[layout=one-1G,fs=ext4]', 'kernel', 'debian-7.3'), 'layouts[layout=one-1G,fs=ext4,kernel=debian-7.3]');
   t.equal(withAxis('k[kernel=debian-7.2,fs=xfs]', 'kernel', 'debian-7.3'), 'k[fs=xfs,kernel=debian-7.3]');
+  t.equal(withoutAxis('boot-smoke[kernel=debian-6.19]', 'kernel'), 'boot-smoke', 'repro finds the case a single --kernel ran');
+  t.equal(withoutAxis('layouts[layout=a,kernel=debian-6.19]', 'kernel'), 'layouts[layout=a]');
+  t.equal(withoutAxis('layouts[layout=a]', 'kernel'), 'layouts[layout=a]');
 });
 
 t.test('applyKernels: none, one (override, same ids), several (a kernel axis)', async (t) => {
