@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, HarnessError, InputError } from '../common/errors.js';
 import { ExitCode, exitCodeHelp } from '../common/exit-codes.js';
+import { registerBisect } from './bisect-command.js';
 import { registerKernel } from './kernel-command.js';
 import { registerList } from './list-command.js';
 import { registerRepro, registerRun } from './run-command.js';
@@ -14,7 +15,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText('after', `\n${exitCodeHelp}`)
     .exitOverride()
     .showHelpAfterError();
-  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerKernel];
+  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerKernel, registerBisect];
   for (const register of commands) register(program, setExit);
   for (const c of program.commands) {
     c.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();
