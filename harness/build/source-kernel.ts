@@ -7,6 +7,7 @@ import { exists } from '../common/fs.js';
 import { sha256, sha256File } from '../common/hash.js';
 import type { Logger } from '../common/log.js';
 import { kernelRoot, ramdaxFromConfig, writeManifest, type KernelArtifact } from '../setup/artifacts.js';
+import { capabilitiesFromConfig } from '../setup/capabilities.js';
 import { buildDirName, buildKey, requestKey } from './cache-key.js';
 import { ensureDebianSource } from './debian-source.js';
 import { describeRevision, treeRevision } from './git-tree.js';
@@ -123,6 +124,9 @@ export async function ensureSourceKernel(
     config: join(dir, 'config'),
     sha256: { vmlinuz: await sha256File(join(work, 'vmlinuz')), config: sha256(config) },
     ramdax: ramdaxFromConfig(config),
+    kind: 'source',
+    // Everything is built in (no modules disk): what the kernel offers is read from its .config.
+    capabilities: capabilitiesFromConfig(config, false),
     createdAt: new Date().toISOString(),
     build: {
       key,
