@@ -15,6 +15,7 @@ import { freeLoopbackPort } from '../vm/ports.js';
 import { baseCmdline, type VmSpec } from '../vm/qemu-args.js';
 import { QemuVm, type StopMethod } from '../vm/qemu.js';
 import { bootGuest, BootFailure } from './boot.js';
+import { machineFiles, type MachineFiles } from './machine-files.js';
 import type { Teardown } from './teardown.js';
 
 export interface MachineEnv {
@@ -61,6 +62,10 @@ export interface Machine {
   port: number;
   inputs: BootInputs;
   progress: BootProgress;
+  /** How it was started; a power cycle starts the next QEMU from it. */
+  spec: VmSpec;
+  teardown: Teardown;
+  consoleFile: string;
   dmesgSeen: number;
   taint?: number;
 }
@@ -78,8 +83,8 @@ export async function prepareBoot(s: Scenario, env: MachineEnv): Promise<BootInp
   return { kernel, image, accel: { accel: s.machine.accel === 'tcg' ? 'tcg' : accel.accel, reason: accel.reason }, cmdline, noReboot };
 }
 
-export function vmSpec(s: Scenario, inputs: BootInputs, env: MachineEnv, port: number, name: string): VmSpec {
-  const { kernel, image } = inputs;
+export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env: MachineEnv, port: number, name: string): VmSpec {
+  const { kernel } = inputs;
   return {
     binary: env.qemuBinary,
     machine: s.machine.type,
@@ -90,13 +95,14 @@ export function vmSpec(s: Scenario, inputs: BootInputs, env: MachineEnv, port: n
     initrd: kernel.initrd,
     cmdline: inputs.cmdline,
     disks: [
-      { path: image.rootfs, format: 'raw', snapshot: true },
+      files.root,
       ...(kernel.modulesDisk ? [{ path: kernel.modulesDisk, format: 'raw' as const, readonly: true }] : []),
     ],
     sshPort: port,
     // Unix socket paths are limited to 107 bytes: keep it short, outside the run folder.
     qmpSocket: join(tmpdir(), `ramdax-qmp-${process.pid}-${++qmpCounter}.sock`),
     noReboot: inputs.noReboot,
+    memoryFile: files.memoryFile,
     name,
   };
 }
@@ -113,10 +119,11 @@ export async function startMachine(
 ): Promise<Machine> {
   const { env, progress } = o;
   const target = await loadSshTarget(0, env.keys);
+  const files = await machineFiles(s, inputs.image, o.teardown);
   let portRetries = 0;
   for (let attempt = 1; ; attempt++) {
     const port = attempt === 1 && env.firstSshPort ? env.firstSshPort : await freeLoopbackPort();
-    const spec = vmSpec(s, inputs, env, port, o.name);
+    const spec = vmSpec(s, inputs, files, env, port, o.name);
     let vm: QemuVm | undefined;
     o.teardown.add(async () => {
       if (vm) progress.stop = await vm.stop(s.timeouts.teardown);
@@ -129,7 +136,7 @@ export async function startMachine(
     try {
       const session = await bootGuest(vm, { ...target, port }, { bootMs: s.timeouts.boot, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, progress.boot, env.interrupt);
       o.teardown.add(() => session.close());
-      return { bootId: o.bootId, vm, session, port, inputs, progress, dmesgSeen: 0 };
+      return { bootId: o.bootId, vm, session, port, inputs, progress, spec, teardown: o.teardown, consoleFile: o.consoleFile, dmesgSeen: 0 };
     } catch (err) {
       if (err instanceof BootFailure && err.portInUse && portRetries++ < PORT_RETRIES) {
         env.log.warn(`${o.bootId}: SSH port ${port} was taken, retrying with another`);
@@ -149,4 +156,34 @@ export async function startMachine(
       throw err;
     }
   }
+}
+
+/**
+ * Power-cycle: kill QEMU without warning (as a power cut would), then start a
+ * new QEMU from the same spec — same RAM file and disk overlay — on a fresh
+ * port and control socket, and wait for SSH. The console log continues.
+ * Returns boot times relative to the new QEMU's start.
+ */
+export async function powerCycle(m: Machine, s: Scenario, env: MachineEnv, bootMs: number): Promise<BootTimes> {
+  if (!m.spec.memoryFile) throw new HarnessError('infra', 'power-cycle needs `machine: { ramFile: true }`: without a RAM file the carve-out would not survive');
+  await m.session.exec('sync', { timeoutMs: 10_000 }).catch(() => undefined);
+  m.session.close();
+  m.vm.killNow();
+  await m.vm.waitExit(10_000);
+  await appendFile(m.consoleFile, '\n=== ramdax-harness: power cycle: QEMU killed, starting a new one on the same RAM file ===\n').catch(() => undefined);
+  const port = await freeLoopbackPort();
+  const spec: VmSpec = { ...m.spec, sshPort: port, qmpSocket: join(tmpdir(), `ramdax-qmp-${process.pid}-${++qmpCounter}.sock`) };
+  let vm: QemuVm | undefined;
+  m.teardown.add(async () => {
+    if (vm) m.progress.stop = await vm.stop(s.timeouts.teardown);
+    await rm(spec.qmpSocket, { force: true });
+  });
+  vm = new QemuVm(spec, m.consoleFile);
+  const times: BootTimes = {};
+  const target = await loadSshTarget(port, env.keys);
+  Object.assign(m, { vm, spec, port });
+  m.progress.argv = [spec.binary, ...vm.argv];
+  m.session = await bootGuest(vm, target, { bootMs, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, times, env.interrupt);
+  m.teardown.add(() => m.session.close());
+  return times;
 }

@@ -5,13 +5,13 @@ import type { BootTimes, PointResult, Status } from '../results/model.js';
 import type { Scenario } from '../scenario/load.js';
 import { loadSshTarget } from '../session/ssh.js';
 import { STEP_KINDS } from '../steps/registry.js';
-import type { Guest, StepContext } from '../steps/types.js';
+import type { Guest, RebootMethod, StepContext } from '../steps/types.js';
 import { findFindings, taintFlags } from '../triage/findings.js';
 import { bootGuest } from './boot.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
 import { formatCommand, gone, mergeFindings, readDmesg, responsive } from './guest-state.js';
-import type { Machine, MachineEnv } from './machine.js';
+import { powerCycle, type Machine, type MachineEnv } from './machine.js';
 
 export type Emit = (p: Omit<PointResult, 'id'>) => Promise<void>;
 
@@ -43,7 +43,12 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     },
   };
   let rebooted = false;
-  const reboot = async (timeoutMs: number) => {
+  const reboot = async (timeoutMs: number, method: RebootMethod) => {
+    if (method === 'power-cycle') {
+      const t = await powerCycle(m, s, env, timeoutMs);
+      rebooted = true;
+      return { ...t };
+    }
     const from = { line: m.vm.console.lineCount, at: Date.now() };
     await m.session.exec('sync; echo 1 > /proc/sys/kernel/sysrq; echo b > /proc/sysrq-trigger', { timeoutMs: 3000 }).catch(() => undefined);
     m.session.close();
@@ -76,6 +81,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     const kind = STEP_KINDS.get(step.kind)!;
     const ctx: StepContext = { ...ctxBase, timeoutMs: step.timeoutMs };
     const consoleFrom = m.vm.console.lineCount;
+    const vmBefore = m.vm;
     const t0 = Date.now();
     let point: Omit<PointResult, 'id'>;
     try {
@@ -109,7 +115,9 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
       point.reason = `kernel taint changed from ${m.taint} to ${state.taint} (${taintFlags(state.taint & ~m.taint)})`;
     }
     if (state) m.taint = state.taint;
-    const findings = mergeFindings(findFindings(added), findFindings(m.vm.console.linesFrom(consoleFrom).map((l) => l.text)));
+    // A power cycle replaces QEMU: the old one's tail and all of the new one's console count.
+    const consoleLines = [...vmBefore.console.linesFrom(consoleFrom), ...(m.vm === vmBefore ? [] : m.vm.console.linesFrom(0))];
+    const findings = mergeFindings(findFindings(added), findFindings(consoleLines.map((l) => l.text)));
     if (findings.length) {
       point.findings = findings;
       if (point.status === 'pass' || point.status === 'error' || point.status === 'skip') {

@@ -121,6 +121,9 @@ function checkOne(src: YamlSource, raw: unknown, catalog: Catalog): Omit<Scenari
   (head.steps as unknown[]).forEach((rawStep, index) => {
     const step = checkStep(src, rawStep, index, head.timeouts.step, problems, defined);
     if (step) steps.push(step);
+    if (step?.kind === 'reboot' && (step.params as { method?: string }).method === 'power-cycle' && !head.machine.ramFile) {
+      problems.push({ pos: src.posOf(['steps', index]), message: 'a power-cycle reboot needs `machine: { ramFile: true }` (guest RAM in a host file), or the carve-out is lost with QEMU' });
+    }
   });
 
   if (problems.length) throw new InputError(problems);

@@ -10,6 +10,12 @@ export const Machine = z
     memory: Size.refine((n) => n >= 64 * 1024 ** 2 && n <= 1024 ** 4, 'guest memory must be between 64M and 1T').default(4 * 1024 ** 3),
     cpus: z.number().int().min(1).max(64).default(2),
     accel: z.enum(['auto', 'tcg', 'kvm']).default('auto'),
+    /**
+     * Back guest RAM with a host file (memory-backend-file, share=on) and the
+     * root disk with a per-case overlay, so a `reboot: power-cycle` step can
+     * kill QEMU and start a new one on the same RAM and disk.
+     */
+    ramFile: z.boolean().default(false),
   })
   .strict();
 

@@ -4,8 +4,12 @@ import type { StepKind } from './types.js';
 
 const Params = z
   .object({
-    /** warm: `sysrq b` inside the same QEMU process — guest RAM (and so the carve-outs) keeps its contents. */
-    method: z.literal('warm').default('warm'),
+    /**
+     * warm: `sysrq b` inside the same QEMU process — guest RAM (and so the carve-outs) keeps its contents.
+     * power-cycle: QEMU is killed (a power cut) and a new one starts on the same RAM file and disk
+     * (needs `machine: { ramFile: true }`), as a power cycle of real persistent memory.
+     */
+    method: z.enum(['warm', 'power-cycle']).default('warm'),
   })
   .strict();
 type Params = z.output<typeof Params>;
@@ -21,11 +25,11 @@ export const rebootStep: StepKind<Params> = {
   summary: 'warm-reboot the guest in the same QEMU (RAM contents kept) and wait for SSH again',
   schema: Params as z.ZodType<Params, unknown>,
   shorthand: (method) => ({ method }),
-  title: () => 'warm reboot (same QEMU, RAM kept)',
-  run: (ctx) =>
+  title: (p) => (p.method === 'warm' ? 'warm reboot (same QEMU, RAM kept)' : 'power cycle (QEMU killed and restarted on the same RAM file)'),
+  run: (ctx, p) =>
     runBody(ctx, async (r) => {
       if (!ctx.reboot) throw new StepFailure('this runner cannot reboot guests');
-      const t = await ctx.reboot(ctx.timeoutMs);
+      const t = await ctx.reboot(ctx.timeoutMs, p.method);
       r.details.secondBoot = t;
     }),
 };

@@ -29,6 +29,9 @@ export interface NamespaceInfo {
   chardev?: string;
 }
 
+/** warm: sysrq b in the same QEMU; power-cycle: SIGKILL QEMU, start a new one on the same RAM file and disk. */
+export type RebootMethod = 'warm' | 'power-cycle';
+
 export interface StepContext {
   guest: Guest;
   namespaces: Map<string, NamespaceInfo>;
@@ -37,8 +40,8 @@ export interface StepContext {
   timeoutMs: number;
   /** Matrix axis values, exported to guest commands of `run` steps. */
   env?: Record<string, string>;
-  /** Warm-reboot the guest and reconnect (provided by the runner). */
-  reboot?: (timeoutMs: number) => Promise<Record<string, number | undefined>>;
+  /** Reboot the guest (warm, or power-cycle QEMU on its RAM file) and reconnect (provided by the runner). */
+  reboot?: (timeoutMs: number, method: RebootMethod) => Promise<Record<string, number | undefined>>;
 }
 
 export type StepStatus = 'pass' | 'fail' | 'skip';

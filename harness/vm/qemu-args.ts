@@ -22,12 +22,15 @@ export interface VmSpec {
   qmpSocket: string;
   /** End QEMU on guest reset/panic instead of rebooting. */
   noReboot: boolean;
+  /** Guest RAM in this host file (shared mapping: it outlives QEMU). */
+  memoryFile?: string;
   /** Shown in `ps`: lets a person (or a test) find the QEMU of a run and case. */
   name?: string;
 }
 
 export const machineArgs = (s: VmSpec): string[] => [
-  '-machine', s.machine,
+  '-machine', s.memoryFile ? `${s.machine},memory-backend=ram0` : s.machine,
+  ...(s.memoryFile ? ['-object', `memory-backend-file,id=ram0,size=${s.memoryBytes},mem-path=${escapeOpt(s.memoryFile)},share=on`] : []),
   '-accel', s.accel === 'tcg' ? 'tcg,thread=multi' : 'kvm',
   '-cpu', s.accel === 'kvm' ? 'host' : 'max',
   '-smp', String(s.cpus),

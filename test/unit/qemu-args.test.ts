@@ -126,3 +126,11 @@ t.test('baseCmdline', async (t) => {
     t.notOk(c.some((a) => a.startsWith('memmap=')), 'carve-outs come from the scenario only');
   }
 });
+
+t.test('RAM in a host file: memory-backend-file, share=on, tied to the machine', async (t) => {
+  const argv = qemuArgv(spec({ memoryFile: '/dev/shm/ramdax-machine-x/ram' }));
+  t.same(values(argv, '-object'), [`memory-backend-file,id=ram0,size=${4 * G},mem-path=/dev/shm/ramdax-machine-x/ram,share=on`]);
+  t.same(values(argv, '-machine'), [`pc,memory-backend=ram0`]);
+  t.same(values(argv, '-m'), values(qemuArgv(spec()), '-m'), '-m stays: QEMU checks it matches the backend size');
+  t.same(values(qemuArgv(spec()), '-object'), [], 'no backend object without a RAM file');
+});
