@@ -40,9 +40,10 @@ function stepOptions(o: CommonFlags, v: string) {
     tree: resolve(o.tree),
     caseId: o.case,
     kernel: o.kernel,
-    scenarios: o.scenario.length ? o.scenario : ['scenarios'],
-    cacheDir: o.cache,
-    resultsRoot: o.results,
+    // Absolute: git bisect run starts each step in the tree's top folder.
+    scenarios: (o.scenario.length ? o.scenario : ['scenarios']).map((p) => resolve(p)),
+    cacheDir: resolve(o.cache),
+    resultsRoot: resolve(o.results),
     qemuBinary: o.qemu,
     version: v,
     log: stderrLogger(),
