@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { HarnessError, InputError, inputError } from '../common/errors.js';
 import { ExitCode } from '../common/exit-codes.js';
 import { stderrLogger } from '../common/log.js';
 import { defaultResultsDir, projectRoot } from '../common/paths.js';
@@ -64,7 +65,11 @@ export function registerBisect(program: Command, setExit: (code: number) => void
       }, 3),
   ).action(async (o: CommonFlags & { good: string; bad: string; confirm: number }) => {
     const s = stepOptions(o, await version());
-    await loadCases(s.scenarios, [s.caseId], [s.kernel]); // bad input: exit 2 before anything moves
+    // Bad input exits 2 before anything moves in the tree.
+    const cases = await loadCases(s.scenarios, [s.caseId], [s.kernel]).catch((err: unknown) => {
+      throw err instanceof HarnessError && err.kind === 'input' && !(err instanceof InputError) ? inputError(err.message.replace(/^--filter /, '--case ')) : err;
+    });
+    if (cases.length !== 1) throw inputError(`--case ${s.caseId} matches ${cases.length} cases (${cases.map((c) => c.id).join(', ')}): name exactly one`);
     const r = await bisect({ ...s, good: o.good, bad: o.bad, confirmRuns: o.confirm });
     process.stdout.write(`first bad commit: ${r.culprit} ${r.subject}\n${describeConfirmation(r.confirmation)}\n`);
     setExit(r.confirmed ? ExitCode.ok : ExitCode.testFailed);
