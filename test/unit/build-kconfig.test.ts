@@ -47,3 +47,15 @@ t.test('the last fragment wins when two set the same symbol', async (t) => {
   t.same(droppedRequests(req, parseConfig('# CONFIG_KASAN is not set\n')), []);
   t.equal(droppedRequests(req, parseConfig('CONFIG_KASAN=y\n')).length, 1);
 });
+
+t.test('the shipped fragments parse; ramdax.config builds the guest stack in (=y, no modules)', async (t) => {
+  const { readFile } = await import('node:fs/promises');
+  const dir = new URL('../../kernels/fragments/', import.meta.url);
+  const ramdax = parseFragment(await readFile(new URL('ramdax.config', dir), 'utf8'), 'ramdax.config');
+  const want = ['64BIT', 'SERIAL_8250_CONSOLE', 'DEVTMPFS', 'VIRTIO_BLK', 'VIRTIO_NET', 'EXT4_FS', 'XFS_FS', 'ZONE_DEVICE', 'LIBNVDIMM', 'BLK_DEV_PMEM', 'X86_PMEM_LEGACY', 'RAMDAX', 'DEV_DAX', 'DEV_DAX_PMEM', 'FS_DAX', 'MAGIC_SYSRQ', 'FTRACE'];
+  const got = new Map(ramdax.map((r) => [r.symbol.replace(/^CONFIG_/, ''), r.value]));
+  for (const w of want) t.equal(got.get(w), 'y', `${w}=y`);
+  t.notOk(ramdax.some((r) => r.value === 'm'), 'nothing as a module');
+  t.notOk(got.has('MODULES'), 'MODULES stays off (tinyconfig)');
+  for (const f of ['debug.config', 'gcov.config']) t.ok(parseFragment(await readFile(new URL(f, dir), 'utf8'), f).length > 0, `${f} has requests`);
+});
