@@ -3,6 +3,7 @@ import { ExitCode } from '../common/exit-codes.js';
 import { formatSize } from '../common/units.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import { loadCases } from './load-cases.js';
+import { collect } from './run-command.js';
 
 export function registerList(program: Command, setExit: (code: number) => void): void {
   program
@@ -10,9 +11,10 @@ export function registerList(program: Command, setExit: (code: number) => void):
     .description('print the cases that would run, with kernel, machine, carve-outs and steps, without booting anything')
     .argument('[paths...]', 'scenario files or folders', ['scenarios'])
     .option('--filter <glob...>', 'only cases whose id matches a glob', [])
+    .option('--kernel <name>', 'as `run --kernel`: replace the scenario kernel (repeat for a kernel axis)', collect, [] as string[])
     .option('--json', 'machine-readable output', false)
-    .action(async (paths: string[], o: { filter: string[]; json: boolean }) => {
-      const cases = await loadCases(paths, o.filter);
+    .action(async (paths: string[], o: { filter: string[]; json: boolean; kernel: string[] }) => {
+      const cases = await loadCases(paths, o.filter, o.kernel);
       if (o.json) {
         process.stdout.write(`${JSON.stringify(cases.map((c) => ({ id: c.id, file: c.scenario.file, kernel: c.scenario.kernel, image: c.scenario.image, machine: c.scenario.machine, memmap: c.scenario.memmap.map(formatMemmapArg), cmdline: c.scenario.cmdline, steps: c.scenario.steps.map((s) => ({ kind: s.kind, name: s.name })) })), null, 2)}\n`);
       } else {

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { describeError, HarnessError, InputError } from '../common/errors.js';
 import { ExitCode, exitCodeHelp } from '../common/exit-codes.js';
 import { registerCompare } from './compare-command.js';
+import { registerBisect } from './bisect-command.js';
+import { registerKernel } from './kernel-command.js';
 import { registerList } from './list-command.js';
 import { registerReport } from './report-command.js';
 import { registerRepro, registerRun } from './run-command.js';
@@ -15,9 +17,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText('after', `\n${exitCodeHelp}`)
     .exitOverride()
     .showHelpAfterError();
-  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerCompare, registerReport];
+  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerKernel, registerBisect, registerCompare, registerReport];
   for (const register of commands) register(program, setExit);
-  for (const c of program.commands) c.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();
+  for (const c of program.commands) {
+    c.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();
+    for (const sub of c.commands) sub.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();
+  }
   return program;
 }
 

@@ -9,6 +9,9 @@ import { runCases } from '../runner/run.js';
 import { keyPaths } from '../setup/keys.js';
 import { withRepeats } from '../perf/repeat.js';
 import { compareDirs, readRun } from './compare-command.js';
+import { kernelRoot } from '../setup/artifacts.js';
+import { cachedKernel } from './kernel-command.js';
+import { withoutAxis } from '../matrix/kernel-axis.js';
 import { loadCases } from './load-cases.js';
 import { cacheOption } from './options.js';
 
@@ -20,6 +23,7 @@ interface RunFlags {
   sshPort?: number;
   repeat?: number;
   baseline?: string;
+  kernel: string[];
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -37,11 +41,23 @@ function runOptions(cmd: Command): Command {
     .option('-j, --jobs <n>', 'VMs to run at once', positiveInt('--jobs'), 1)
     .option('--results <dir>', 'where run folders are written', defaultResultsDir())
     .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
+    .option('--kernel <name>', 'run on this kernel instead of the scenario\'s (repeat for a kernel axis: ids get [kernel=NAME])', collect, [] as string[])
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
+/** Commander: a repeatable option collects its values. */
+export const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** Every kernel named with --kernel must be fetched before anything boots (exit 3 with the command that fixes it). */
+async function checkFetched(cacheDir: string, kernels: string[]): Promise<void> {
+  for (const k of new Set(kernels)) {
+    if (!(await cachedKernel(cacheDir, k))) throw infraError(`kernel '${k}' is not fetched yet (no ${kernelRoot(cacheDir, k)}/current.json): nothing was started`, undefined, `run \`npx ramdax-harness kernel fetch ${k}\` (or \`kernel build ${k}\` for a source kernel)`);
+  }
+}
+
 async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
-  const loaded = await loadCases(paths, filters);
+  const loaded = await loadCases(paths, filters, o.kernel);
+  await checkFetched(o.cache, o.kernel);
   const cases = o.repeat ? withRepeats(loaded, o.repeat) : loaded;
   // A bad baseline is bad input: found out before anything boots.
   if (o.baseline) await readRun(o.baseline);
@@ -93,6 +109,8 @@ export function registerRepro(program: Command, setExit: (code: number) => void)
       throw infraError(`${dir} is not a reproducer bundle (no repro/case.json)`, err);
     });
     process.stderr.write(`ramdax-harness: reproducing case '${m.caseId}' of run ${m.runId} (failed: ${m.failedPoint?.name ?? '?'})\n`);
-    setExit(await runPaths([m.scenarioFile], [m.caseId], o));
+    // The kernel the case ran on (it may have come from --kernel): its id without a kernel axis matches then.
+    const kernel = o.kernel.length ? o.kernel : m.kernel?.name ? [m.kernel.name] : [];
+    setExit(await runPaths([m.scenarioFile], [m.caseId, withoutAxis(m.caseId, 'kernel')], { ...o, kernel }));
   });
 }

@@ -10,7 +10,7 @@ export interface PlannedBoot<C extends { id: string; scenario: Scenario }> {
 export const needsReset = (s: Scenario): boolean => s.steps.some((st) => st.kind === 'reboot');
 
 /** A scenario that kexecs needs its kernel handed to the guest (fw_cfg). */
-export const needsKexec = (s: Scenario): boolean => s.steps.some((st) => st.kind === 'reboot' && (st.params as { method?: string }).method === 'kexec');
+export const needsKexec = (s: Scenario): boolean => s.steps.some((st) => st.kind === 'reboot' && (st.params as { method?: string } | undefined)?.method === 'kexec');
 
 /**
  * What a boot depends on: kernel, image, machine, carve-outs, command line,

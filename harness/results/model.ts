@@ -1,5 +1,6 @@
 import type { Finding } from '../triage/findings.js';
 import type { CommandResult } from '../steps/types.js';
+import type { KernelCapabilities } from '../setup/capabilities.js';
 
 /**
  * pass: checked behaviour is right. fail: the kernel or the checked behaviour is
@@ -72,7 +73,17 @@ export interface CaseResult {
   reason?: string;
   startedAt: string;
   durationMs: number;
-  kernel?: { name: string; release: string; source: string; sha256: Record<string, string>; ramdax: string };
+  kernel?: {
+    name: string;
+    release: string;
+    source: string;
+    sha256: Record<string, string>;
+    ramdax: string;
+    /** debian / local / source. */
+    kind?: string;
+    /** What the kernel offers and how that was found out (config, modules list, boot probe). */
+    capabilities?: KernelCapabilities;
+  };
   image?: { name: string; sha256: string };
   accel?: { accel: string; reason: string };
   cmdline?: string;

@@ -13,6 +13,15 @@ import { handOver, shutdownMachine } from './shutdown.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
+import { isConsoleOnly, runConsoleCase } from './console-case.js';
+import { currentKernel, type KernelArtifact } from '../setup/artifacts.js';
+import { capabilitiesOf } from '../setup/detect.js';
+
+/** The case's kernel when it takes the console path; undefined otherwise (or when it is not set up: the SSH path reports that). */
+async function consoleOnlyKernel(s: Scenario, env: CaseEnv): Promise<KernelArtifact | undefined> {
+  const k = await currentKernel(env.cacheDir, s.kernel).catch(() => undefined);
+  return k && isConsoleOnly(k) ? k : undefined;
+}
 
 export interface CaseEnv extends MachineEnv {
   store: ResultStore;
@@ -57,6 +66,13 @@ export async function runBootGroup(
       await env.store.event({ type: 'point', case: c.id, id: point.id, name: point.name, status: point.status, reason: point.reason, durationMs: point.durationMs });
     };
 
+    // A kernel that cannot reach SSH: console-only boot verification, steps skipped (console-case.ts).
+    const consoleKernel = m ? undefined : await consoleOnlyKernel(s, env);
+    if (consoleKernel) {
+      await runConsoleCase(s, consoleKernel, result, { emit, consoleFile: join(dir, 'console.log'), env, name: `ramdax-harness:${env.store.run.runId}:${c.id}` });
+      await done(c, await finish(result, c, env));
+      continue;
+    }
     if (!m) {
       teardown = new Teardown(env.log);
       const progress: BootProgress = { boot: {}, failedBoots: [] };
@@ -135,7 +151,7 @@ function newResult(c: Case, runDir: string, dir: string): CaseResult {
 
 function describeBoot(result: CaseResult, inputs: Machine['inputs']): void {
   const k = inputs.kernel;
-  result.kernel = { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax };
+  result.kernel = { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: k.kind ?? 'debian', capabilities: capabilitiesOf(k) };
   result.image = { name: inputs.image.name, sha256: inputs.image.sha256 };
   result.accel = inputs.accel;
   result.cmdline = inputs.cmdline;

@@ -12,6 +12,8 @@ import { bootGuest, BootFailure } from './boot.js';
 import { StepFailure } from '../steps/recorder.js';
 import { formatCommand, mergeFindings, readDmesg, responsive, unlessGone } from './guest-state.js';
 import { kexecLoadScript, powerCycle, type Machine, type MachineEnv } from './machine.js';
+import { capabilityGap } from './capability-gate.js';
+import { capabilitiesOf } from '../setup/detect.js';
 
 export type Emit = (p: Omit<PointResult, 'id'>) => Promise<void>;
 
@@ -69,6 +71,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v === undefined ? undefined : v - (from.at - m.vm.startedAt)]));
   };
   const k = m.inputs.kernel;
+  const caps = capabilitiesOf(k);
   const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax } };
   if (m.taint === undefined) {
     const initial = await readDmesg(m.session);
@@ -79,6 +82,13 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     if (env.interrupt.aborted) {
       await markRest(s, i, emit, 'miss', 'run interrupted');
       return { completed: false, guestGone: false };
+    }
+    // A step that needs what this kernel lacks (ramdax, FS_DAX, DEV_DAX) is a SKIP, and so is the rest.
+    const gap = capabilityGap(step, caps, k.release);
+    if (gap) {
+      await emit({ name: step.name, kind: 'step', status: 'skip', reason: gap, durationMs: 0 });
+      await markRest(s, i + 1, emit, 'skip', gap);
+      return { completed: true, guestGone: false };
     }
     const kind = STEP_KINDS.get(step.kind)!;
     const ctx: StepContext = { ...ctxBase, timeoutMs: step.timeoutMs };

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { infraError } from '../common/errors.js';
 import { writeFileAtomic } from '../common/fs.js';
+import type { KernelCapabilities } from './capabilities.js';
 
 /** How a kernel offers the ramdax driver. */
 export type DriverAvailability = 'builtin' | 'module' | 'absent';
@@ -20,6 +21,10 @@ export interface KernelArtifact {
   sha256: Record<string, string>;
   ramdax: DriverAvailability;
   createdAt: string;
+  /** debian / local / source (manifests written before kinds existed are Debian's). */
+  kind?: 'debian' | 'local' | 'source';
+  /** What the kernel offers and how that was found out (config, modules list, boot probe). */
+  capabilities?: KernelCapabilities;
 }
 
 export interface ImageArtifact {

@@ -8,21 +8,32 @@ import { sha256, sha256File } from '../common/hash.js';
 import type { Logger } from '../common/log.js';
 import { projectRoot } from '../common/paths.js';
 import { PrivateApt } from './apt.js';
-import { kernelRoot, ramdaxFromConfig, writeManifest, type KernelArtifact } from './artifacts.js';
+import { kernelRoot, writeManifest, type KernelArtifact } from './artifacts.js';
 import { describeOffered, offeredReleases } from './debian-version.js';
+import { capabilitiesFromConfig, summarize } from './capabilities.js';
+import { detectCapabilities, ramdaxAvailability } from './detect.js';
 import { buildInitramfs, INITRAMFS_MODULES } from './initramfs.js';
+import { PROBE_INIT } from './probe.js';
 
 const DAY = 24 * 3_600_000;
 
+export interface EnsureKernelOptions {
+  refresh?: boolean;
+  /** QEMU used to probe a kernel that has neither config nor modules. */
+  qemu?: string;
+}
+
 /**
- * Resolve the newest release of a Debian kernel series, download its packages
- * with the private apt, unpack them and build what booting it needs.
+ * Resolve the newest release of a Debian kernel series (or the exact
+ * `version:`), download its packages with the private apt, unpack them and
+ * build what booting it needs: with `modules: false` just the vmlinuz (and
+ * the config when linux-base is offered), probed once when there is no config.
  */
 export async function ensureDebianKernel(
   def: KernelDef & { file: string },
   cacheDir: string,
   log: Logger,
-  opts: { refresh?: boolean } = {},
+  opts: EnsureKernelOptions = {},
 ): Promise<{ artifact: KernelArtifact; cached: boolean }> {
   const d = def.debian;
   if (!d) throw new HarnessError('infra', `kernel '${def.name}' is not a Debian package kernel`);
@@ -30,31 +41,44 @@ export async function ensureDebianKernel(
   await apt.update(log, opts.refresh ? 0 : DAY);
   const names = await apt.packageNames('linux-');
   const offered = offeredReleases(names, d.series, d.flavour).filter(
-    (v) => !d.modules || names.includes(`linux-modules-${v.release}`),
+    (v) => (!d.modules || names.includes(`linux-modules-${v.release}`)) && (!d.version || v.release === `${d.version}-${d.flavour}`),
   );
   const newest = offered[0];
   if (!newest) {
+    const what = d.version ? `linux-binary-${d.version}-${d.flavour}` : `linux-binary-${d.series}.N+debNN-${d.flavour}`;
+    const same = offeredReleases(names, d.series, d.flavour).map((v) => v.release);
     throw new HarnessError(
       'infra',
-      `kernel '${def.name}': no linux-binary-${d.series}.N+debNN-${d.flavour}${d.modules ? ' with linux-modules-*' : ''} is offered by ${d.suites.join(', ')}; offered kernel series: ${describeOffered(names)}`,
-      { hint: `edit ${def.file} (debian.series / debian.suites)` },
+      `kernel '${def.name}': no ${what}${d.modules ? ' with linux-modules-*' : ''} is offered by ${d.suites.join(', ')}; ${same.length ? `offered ${d.series} releases: ${same.join(', ')}` : `offered kernel series: ${describeOffered(names)}`}`,
+      { hint: `edit ${def.file} (debian.series / debian.version / debian.suites / debian.modules)` },
     );
   }
-  const recipe = sha256(await readFile(join(projectRoot, 'images/guest/initramfs-init.sh')), INITRAMFS_MODULES.join(' ')).slice(0, 12);
+  const recipe = d.modules
+    ? sha256(await readFile(join(projectRoot, 'images/guest/initramfs-init.sh')), INITRAMFS_MODULES.join(' ')).slice(0, 12)
+    : `vmlinuz-${sha256(await readFile(PROBE_INIT)).slice(0, 8)}`;
   const dir = join(kernelRoot(cacheDir, def.name), `${newest.release}-${recipe}`);
   const manifestPath = join(dir, 'manifest.json');
   const currentPath = join(kernelRoot(cacheDir, def.name), 'current.json');
   if (await exists(manifestPath)) {
     const artifact = JSON.parse(await readFile(manifestPath, 'utf8')) as KernelArtifact;
+    if (!artifact.capabilities && artifact.config) {
+      // A manifest from before capability detection: the config answers without a download.
+      artifact.capabilities = capabilitiesFromConfig(await readFile(artifact.config, 'utf8'), !!artifact.modulesDisk);
+      artifact.kind = 'debian';
+      await writeManifest(manifestPath, artifact);
+    }
     await writeManifest(currentPath, artifact);
     return { artifact, cached: true };
   }
 
-  log.step(`kernel '${def.name}': fetching ${newest.release} (newest ${d.series}.x offered by ${d.suites.join(', ')})`);
+  log.step(`kernel '${def.name}': fetching ${newest.release} (${d.version ? 'pinned by debian.version' : `newest ${d.series}.x`} offered by ${d.suites.join(', ')})`);
   const work = `${dir}.partial`;
   await rm(work, { recursive: true, force: true });
   const debs = join(cacheDir, 'debs');
-  const wanted = ['binary', 'base', ...(d.modules ? ['modules'] : [])].map((k) => `linux-${k}-${newest.release}`);
+  // linux-base (config, System.map) is not offered for every release (6.19 in trixie-backports: vmlinuz only).
+  const wanted = ['binary', 'base', ...(d.modules ? ['modules'] : [])]
+    .map((k) => `linux-${k}-${newest.release}`)
+    .filter((n) => !n.startsWith('linux-base-') || d.modules || names.includes(n));
   await apt.download(wanted, debs);
   const files = await readdir(debs);
   const tree = join(work, 'tree');
@@ -68,7 +92,10 @@ export async function ensureDebianKernel(
     await host('dpkg-deb', ['-x', join(debs, deb), tree]);
   }
   const modSrc = join(tree, 'usr/lib/modules', newest.release);
-  if (!(await exists(join(modSrc, 'vmlinuz')))) throw infraError(`no vmlinuz at ${modSrc} after unpacking ${wanted.join(', ')}`);
+  // Newer packages put it in /usr/lib/modules/RELEASE, older ones (6.19) in /boot.
+  const vmlinuzSrc = await firstExisting([join(modSrc, 'vmlinuz'), join(tree, 'boot', `vmlinuz-${newest.release}`)]);
+  const configSrc = await firstExisting([join(modSrc, 'config'), join(tree, 'boot', `config-${newest.release}`)]);
+  if (!vmlinuzSrc) throw infraError(`no vmlinuz in ${modSrc} or ${join(tree, 'boot')} after unpacking ${wanted.join(', ')}`);
 
   await mkdir(work, { recursive: true });
   const artifact: KernelArtifact = {
@@ -81,12 +108,12 @@ export async function ensureDebianKernel(
     sha256: {},
     ramdax: 'absent',
     createdAt: new Date().toISOString(),
+    kind: 'debian',
   };
-  await copyFile(join(modSrc, 'vmlinuz'), join(work, 'vmlinuz'));
-  if (await exists(join(modSrc, 'config'))) {
-    await copyFile(join(modSrc, 'config'), join(work, 'config'));
+  await copyFile(vmlinuzSrc, join(work, 'vmlinuz'));
+  if (configSrc) {
+    await copyFile(configSrc, join(work, 'config'));
     artifact.config = join(dir, 'config');
-    artifact.ramdax = ramdaxFromConfig(await readFile(join(work, 'config'), 'utf8'));
   }
   if (d.modules) {
     // depmod and modprobe expect ROOT/lib/modules/RELEASE.
@@ -101,8 +128,13 @@ export async function ensureDebianKernel(
     await buildInitramfs({ modRoot, release: newest.release, out: join(work, 'initrd.img'), workDir: join(work, 'initramfs') });
     artifact.initrd = join(dir, 'initrd.img');
     artifact.modulesDisk = join(dir, 'modules.img');
+    artifact.capabilities = await detectCapabilities({ name: def.name, vmlinuz: join(work, 'vmlinuz'), config: artifact.config && join(work, 'config'), modulesDir: join(modRoot, 'lib/modules', newest.release), cacheDir, log });
     await rm(modRoot, { recursive: true, force: true });
+  } else {
+    artifact.capabilities = await detectCapabilities({ name: def.name, vmlinuz: join(work, 'vmlinuz'), config: artifact.config && join(work, 'config'), cacheDir, qemu: opts.qemu, log, probeLog: join(work, 'probe-console.log') });
   }
+  artifact.ramdax = ramdaxAvailability(artifact.capabilities);
+  log.info(`  ${def.name} ${newest.release}: ${summarize(artifact.capabilities)}`);
   await rm(tree, { recursive: true, force: true });
   for (const f of ['vmlinuz', 'initrd.img', 'modules.img']) {
     if (await exists(join(work, f))) artifact.sha256[f] = await sha256File(join(work, f));
@@ -114,8 +146,13 @@ export async function ensureDebianKernel(
   return { artifact, cached: false };
 }
 
+async function firstExisting(paths: string[]): Promise<string | undefined> {
+  for (const p of paths) if (await exists(p)) return p;
+  return undefined;
+}
+
 /** An ext4 image holding lib/modules, mounted read-only at /lib/modules by the guest init. */
-async function buildModulesDisk(modulesDir: string, out: string): Promise<void> {
+export async function buildModulesDisk(modulesDir: string, out: string): Promise<void> {
   const { stdout } = await host('du', ['-sb', modulesDir]);
   const bytes = Number(stdout.split(/\s/)[0]);
   const mib = Math.ceil((bytes * 1.25) / 2 ** 20) + 64;

@@ -1,7 +1,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { inputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { ensureDebianKernel } from './debian-kernel.js';
+import { ensureKernel } from './kernels.js';
 import { ensureHostPackages } from './host-packages.js';
 import { ensureImage } from './image.js';
 import { ensureKeys } from './keys.js';
@@ -35,7 +35,7 @@ export async function setup(catalog: Catalog, o: SetupOptions, log: Logger): Pro
   }
   const keys = await ensureKeys(o.cacheDir, log);
   for (const name of o.kernels) {
-    const { artifact, cached } = await ensureDebianKernel(catalog.kernels.get(name)!, o.cacheDir, log, { refresh: o.refresh });
+    const { artifact, cached } = await ensureKernel(catalog.kernels.get(name)!, o.cacheDir, log, { refresh: o.refresh });
     didWork ||= !cached;
     lines.push(`kernel ${name}: ${artifact.release} (ramdax ${artifact.ramdax}) ${cached ? 'cached' : 'fetched'} in ${artifact.dir}`);
   }

@@ -1,0 +1,62 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { HarnessError } from '../common/errors.js';
+import { host } from '../common/exec.js';
+import { exists } from '../common/fs.js';
+import { sha256 } from '../common/hash.js';
+import type { Logger } from '../common/log.js';
+import { exportGitTree, isGitTree } from './git-tree.js';
+
+export interface Patch {
+  /** Absolute path of the patch file. */
+  path: string;
+  content: Buffer;
+}
+
+export async function readPatches(paths: readonly string[]): Promise<Patch[]> {
+  const out: Patch[] = [];
+  for (const path of paths) {
+    const content = await readFile(path).catch((err: unknown) => {
+      throw new HarnessError('input', `patch ${path} cannot be read`, { cause: err });
+    });
+    out.push({ path, content });
+  }
+  return out;
+}
+
+/**
+ * A copy of `srcDir` with the patch series applied in order, under
+ * CACHE/sources/patched/KEY (made once per revision and patch series).
+ * The user's tree is never written: a git tree is exported with `git archive`
+ * (plus its uncommitted changes), a plain folder is copied.
+ */
+export async function patchedTree(
+  srcDir: string,
+  revision: string,
+  patches: readonly Patch[],
+  cacheDir: string,
+  log: Logger,
+): Promise<string> {
+  const key = sha256('patched-v1', revision, ...patches.flatMap((p) => [basename(p.path), p.content])).slice(0, 16);
+  const dest = join(cacheDir, 'sources', 'patched', key);
+  if (await exists(join(dest, '.ramdax-harness-patched'))) return dest;
+  log.step(`source: exporting ${srcDir} (${revision}) to apply ${patches.length} patch(es)`);
+  const work = `${dest}.partial`;
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  if (await isGitTree(srcDir)) await exportGitTree(srcDir, work);
+  else await host('cp', ['-a', '--reflink=auto', `${srcDir}/.`, work]);
+  for (const p of patches) {
+    log.info(`  applying ${basename(p.path)}`);
+    // git apply is all-or-nothing per patch and works outside a repository too.
+    await host('git', ['apply', '--verbose', '--whitespace=nowarn', p.path], { cwd: work, env: { GIT_CEILING_DIRECTORIES: join(work, '..') } }).catch(
+      (err: unknown) => {
+        throw new HarnessError('infra', `patch ${p.path} does not apply to ${srcDir} (${revision})`, { cause: err, hint: 'refresh the patch against this tree' });
+      },
+    );
+  }
+  await writeFile(join(work, '.ramdax-harness-patched'), `${revision}\n${patches.map((p) => p.path).join('\n')}\n`);
+  await rm(dest, { recursive: true, force: true });
+  await rename(work, dest);
+  return dest;
+}

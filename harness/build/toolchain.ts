@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { cpus } from 'node:os';
+
+/** How make is invoked for every step of one build: same CC everywhere, or Kbuild rebuilds all. */
+export interface Toolchain {
+  /** `CC=...` value: "ccache gcc" when ccache is installed, else "gcc". */
+  cc: string;
+  /** `gcc --version` first line: part of the cache key. */
+  compiler: string;
+  env: Record<string, string>;
+  jobs: number;
+  /** Niceness of the compile jobs (the host is shared). */
+  nice: number;
+}
+
+export async function detectToolchain(cacheDir: string, opts: { jobs?: number; nice?: number } = {}): Promise<Toolchain> {
+  const gcc = await execa('gcc', ['--version'], { reject: false });
+  const ccache = await execa('ccache', ['--version'], { reject: false });
+  return {
+    cc: ccache.exitCode === 0 ? 'ccache gcc' : 'gcc',
+    compiler: gcc.exitCode === 0 ? String(gcc.stdout).split('\n')[0]! : 'gcc: not found',
+    env: { CCACHE_DIR: join(cacheDir, 'ccache') },
+    jobs: opts.jobs ?? cpus().length,
+    nice: opts.nice ?? 10,
+  };
+}
+
+/** argv for `make` in `srcDir` building into `objDir` (pure). */
+export function makeArgs(srcDir: string, objDir: string, tc: Pick<Toolchain, 'cc'>, targets: readonly string[], extra: readonly string[] = []): string[] {
+  return ['-C', srcDir, `O=${objDir}`, `CC=${tc.cc}`, ...extra, ...targets];
+}
