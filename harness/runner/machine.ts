@@ -100,6 +100,7 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
       files.root,
       ...(kernel.modulesDisk ? [{ path: kernel.modulesDisk, format: 'raw' as const, readonly: true }] : []),
       ...scratch,
+      ...(needsKexec(s) ? kexecDisks(kernel) : []),
     ],
     sshPort: port,
     // Unix socket paths are limited to 107 bytes: keep it short, outside the run folder.
@@ -107,7 +108,6 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
     noReboot: inputs.noReboot,
     memoryFile: files.memoryFile,
     numa: s.machine.numa,
-    fwCfg: needsKexec(s) ? kexecFiles(kernel) : undefined,
     name,
   };
 }
@@ -197,29 +197,36 @@ export async function powerCycle(m: Machine, s: Scenario, env: MachineEnv, bootM
   return times;
 }
 
-/** fw_cfg names under which the guest finds the kernel (and initrd) to kexec. */
-export const KEXEC_FW_CFG = { vmlinuz: 'opt/ramdax-harness/vmlinuz', initrd: 'opt/ramdax-harness/initrd' } as const;
+/**
+ * A kexec reboot needs the kernel (and initrd) inside the guest: each is
+ * attached read-only as a raw virtio disk, found in the guest by its serial.
+ * (QEMU's fw_cfg would do too, but the guest reads it a byte per port I/O:
+ * minutes under TCG.)
+ */
+export const KEXEC_SERIAL = { vmlinuz: 'kexec-vmlinuz', initrd: 'kexec-initrd' } as const;
 
-function kexecFiles(kernel: KernelArtifact): { name: string; path: string }[] {
+function kexecDisks(kernel: KernelArtifact): Disk[] {
   return [
-    { name: KEXEC_FW_CFG.vmlinuz, path: kernel.vmlinuz },
-    ...(kernel.initrd ? [{ name: KEXEC_FW_CFG.initrd, path: kernel.initrd }] : []),
+    { path: kernel.vmlinuz, format: 'raw', readonly: true, serial: KEXEC_SERIAL.vmlinuz },
+    ...(kernel.initrd ? [{ path: kernel.initrd, format: 'raw' as const, readonly: true, serial: KEXEC_SERIAL.initrd }] : []),
   ];
 }
 
 /**
- * The guest side of a kexec reboot, as one shell script: read the kernel (and
- * initrd) from fw_cfg, load it with the running command line. `kexec -e` is
- * sent separately: it never returns.
+ * The guest side of a kexec reboot, as one shell script: copy the kernel (and
+ * initrd) from the disks with those serials (padded to 512 bytes: harmless for
+ * both), load them with the running command line. `kexec -e` is sent
+ * separately: it never returns.
  */
 export function kexecLoadScript(withInitrd: boolean): string {
-  const by = '/sys/firmware/qemu_fw_cfg/by_name';
+  const copy = (serial: string, to: string) =>
+    `for b in /sys/block/vd*; do if [ "$(cat "$b/serial" 2>/dev/null)" = ${serial} ]; then cat "/dev/$(basename "$b")" > ${to}; fi; done; test -s ${to}`;
   return [
     'set -e',
     'command -v kexec >/dev/null || { echo "kexec-tools is not in the guest image" >&2; exit 127; }',
-    `test -e ${by} || modprobe qemu_fw_cfg`,
-    `cat ${by}/${KEXEC_FW_CFG.vmlinuz}/raw > /tmp/kexec-vmlinuz`,
-    ...(withInitrd ? [`cat ${by}/${KEXEC_FW_CFG.initrd}/raw > /tmp/kexec-initrd`] : []),
+    'rm -f /tmp/kexec-vmlinuz /tmp/kexec-initrd',
+    copy(KEXEC_SERIAL.vmlinuz, '/tmp/kexec-vmlinuz'),
+    ...(withInitrd ? [copy(KEXEC_SERIAL.initrd, '/tmp/kexec-initrd')] : []),
     `kexec -l /tmp/kexec-vmlinuz ${withInitrd ? '--initrd=/tmp/kexec-initrd ' : ''}--reuse-cmdline`,
     'sync',
   ].join('\n');

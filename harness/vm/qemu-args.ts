@@ -30,8 +30,6 @@ export interface VmSpec {
   memoryFile?: string;
   /** One NUMA node holding all RAM and CPUs (an SRAT for the guest). */
   numa?: boolean;
-  /** Host files the guest can read from /sys/firmware/qemu_fw_cfg/by_name/NAME/raw. */
-  fwCfg?: { name: string; path: string }[];
   /** Shown in `ps`: lets a person (or a test) find the QEMU of a run and case. */
   name?: string;
 }
@@ -100,7 +98,6 @@ export function qemuArgv(s: VmSpec): string[] {
     ...diskArgs(s.disks),
     ...netArgs(s.sshPort),
     '-device', 'virtio-rng-pci',
-    ...(s.fwCfg ?? []).flatMap((f) => ['-fw_cfg', `name=${escapeOpt(f.name)},file=${escapeOpt(f.path)}`]),
     ...controlArgs(s),
   ];
 }
