@@ -84,7 +84,8 @@ export interface CaseResult {
     /** What the kernel offers and how that was found out (config, modules list, boot probe). */
     capabilities?: KernelCapabilities;
   };
-  image?: { name: string; sha256: string };
+  /** rootfs: the cached image file (a per-machine overlay's backing file). */
+  image?: { name: string; sha256: string; rootfs?: string };
   accel?: { accel: string; reason: string };
   cmdline?: string;
   qemuArgv?: string[];

@@ -42,6 +42,12 @@ export function reproScript(m: ReproManifest, reproDir: string): string {
     ...Object.entries(m.kernel?.sha256 ?? {}).map(([f, h]) => ({ file: findArg(m.qemuArgv, f), sha: h })),
     ...(m.image ? [{ file: findArg(m.qemuArgv, 'rootfs.img'), sha: m.image.sha256 }] : []),
   ].filter((c) => c.file);
+  // A RAM-file machine's overlay and RAM file are removed after the run: made again (empty) here.
+  const overlay = m.qemuArgv.map((a) => /^file=(.*\/ramdax-machine-[^/,]+)\/root\.qcow2,/.exec(a)?.[1]).find((d) => d !== undefined);
+  const remake =
+    overlay && m.image?.rootfs
+      ? `mkdir -p ${quote(overlay)}\n[ -e ${quote(`${overlay}/root.qcow2`)} ] || qemu-img create -q -f qcow2 -b ${quote(m.image.rootfs)} -F raw ${quote(`${overlay}/root.qcow2`)}\n`
+      : '';
   const ssh = `ssh -i ${quote(m.sshKey)} -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1`;
   const failing = m.failedPoint?.commands ?? [];
   return `#!/usr/bin/env bash
@@ -59,7 +65,7 @@ QMP=\${QMP:-\${TMPDIR:-/tmp}/ramdax-repro-$$.sock}
 for pair in ${checks.map((c) => quote(`${c.sha}  ${c.file}`)).join(' ')}; do
   echo "$pair" | sha256sum --check --quiet || echo "warning: \${pair#*  } is not the file the failing run used" >&2
 done
-echo "When the guest is up (console: 'harness-init: sshd started'), in another terminal:" >&2
+${remake}echo "When the guest is up (console: 'harness-init: sshd started'), in another terminal:" >&2
 echo "  ${ssh.replace(/"/g, '\\"')}" >&2
 cat >&2 <<'EOT'
 and run the step that failed:

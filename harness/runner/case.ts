@@ -152,7 +152,7 @@ function newResult(c: Case, runDir: string, dir: string): CaseResult {
 function describeBoot(result: CaseResult, inputs: Machine['inputs']): void {
   const k = inputs.kernel;
   result.kernel = { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: k.kind ?? 'debian', capabilities: capabilitiesOf(k) };
-  result.image = { name: inputs.image.name, sha256: inputs.image.sha256 };
+  result.image = { name: inputs.image.name, sha256: inputs.image.sha256, rootfs: inputs.image.rootfs };
   result.accel = inputs.accel;
   result.cmdline = inputs.cmdline;
 }
