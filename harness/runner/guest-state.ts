@@ -44,10 +44,13 @@ export async function readDmesg(session: SshSession): Promise<{ taint: number; l
 
 /**
  * What a case may change and must put back before the next case shares its
- * boot: active namespaces, and mounts of pmem/dax devices.
+ * boot: active namespaces on the ramdax bus, and mounts of pmem/dax devices.
+ * (Only ramdax's: a built-in e820 driver makes a label-less namespace at boot
+ * that the first case's `ramdax` step takes away — a rebinding every case does
+ * the same way, not something left behind.)
  */
 export const DEVICE_STATE_COMMAND =
-  "ndctl list -N 2>/dev/null; echo '--- mounts'; awk '$1 ~ /^\\/dev\\/(pmem|dax)/ {print $1, $2, $3}' /proc/mounts";
+  "ndctl list -N -b ramdax 2>/dev/null; echo '--- mounts'; awk '$1 ~ /^\\/dev\\/(pmem|dax)/ {print $1, $2, $3}' /proc/mounts";
 
 export async function deviceState(session: SshSession): Promise<string | undefined> {
   try {
