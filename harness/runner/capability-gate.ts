@@ -22,6 +22,8 @@ export function stepNeeds(step: Pick<Step, 'kind' | 'params'>): OptionName[] {
       return typeof p.options === 'string' && DAX_MOUNT.test(p.options) ? ['FS_DAX'] : [];
     case 'dax-active':
       return p.expect === false ? [] : ['FS_DAX'];
+    case 'dax-faults':
+      return p.expect === 'none' ? [] : ['FS_DAX'];
     default:
       return [];
   }

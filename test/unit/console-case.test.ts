@@ -63,6 +63,8 @@ t.test('capability gate: what each step needs, and absent vs unknown', async (t)
   t.same(stepNeeds({ kind: 'mount', params: { options: 'dax=never' } }), [], 'dax=never is the control');
   t.same(stepNeeds({ kind: 'dax-active', params: { expect: false } }), []);
   t.same(stepNeeds({ kind: 'devdax-io', params: {} }), ['DEV_DAX']);
+  t.same(stepNeeds({ kind: 'dax-faults', params: { expect: 'pmd' } }), ['FS_DAX']);
+  t.same(stepNeeds({ kind: 'dax-faults', params: { expect: 'none' } }), [], 'the page-cache control needs no FS_DAX');
   const noFsDax = capabilitiesFromConfig('CONFIG_MODULES=y\nCONFIG_RAMDAX=m\nCONFIG_DEV_DAX=m\n# CONFIG_FS_DAX is not set\n', true);
   t.equal(capabilityGap({ kind: 'mount', params: { options: 'dax=always' } }, noFsDax, '7.3.4'), 'kernel 7.3.4 has no FS_DAX (CONFIG_FS_DAX not set)');
   t.equal(capabilityGap({ kind: 'ramdax', params: { driver: 'ramdax' } }, noFsDax, '7.3.4'), undefined, 'ramdax as a module is there');
