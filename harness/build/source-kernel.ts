@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { KernelDef } from '../catalog/schema.js';
 import { HarnessError, inputError } from '../common/errors.js';
@@ -8,6 +8,7 @@ import { sha256, sha256File } from '../common/hash.js';
 import type { Logger } from '../common/log.js';
 import { kernelRoot, ramdaxFromConfig, writeManifest, type KernelArtifact } from '../setup/artifacts.js';
 import { capabilitiesFromConfig } from '../setup/capabilities.js';
+import { buildModulesDisk } from '../setup/debian-kernel.js';
 import { buildDirName, buildKey, requestKey } from './cache-key.js';
 import { ensureDebianSource } from './debian-source.js';
 import { describeRevision, treeRevision } from './git-tree.js';
@@ -114,6 +115,7 @@ export async function ensureSourceKernel(
   await copyFile(join(objDir, 'arch/x86/boot/bzImage'), join(work, 'vmlinuz'));
   await copyFile(join(objDir, '.config'), join(work, 'config'));
   await copyFile(join(objDir, 'build.log'), join(work, 'build.log'));
+  await builtinModulesDisk(objDir, release, work);
   const artifact: SourceKernelArtifact = {
     name: def.name,
     release,
@@ -122,10 +124,11 @@ export async function ensureSourceKernel(
     dir,
     vmlinuz: join(dir, 'vmlinuz'),
     config: join(dir, 'config'),
+    modulesDisk: join(dir, 'modules.img'),
     sha256: { vmlinuz: await sha256File(join(work, 'vmlinuz')), config: sha256(config) },
     ramdax: ramdaxFromConfig(config),
     kind: 'source',
-    // Everything is built in (no modules disk): what the kernel offers is read from its .config.
+    // Everything is built in (the modules disk only lists what): what the kernel offers is read from its .config.
     capabilities: capabilitiesFromConfig(config, false),
     createdAt: new Date().toISOString(),
     build: {
@@ -147,6 +150,25 @@ export async function ensureSourceKernel(
   if (src.stable) await writeManifest(requestPath, { manifest: manifestPath });
   await setCurrent(artifact);
   return { artifact, cached: false };
+}
+
+/**
+ * A modules disk holding only modules.builtin(.modinfo) and depmod's indexes.
+ * Nothing is loadable, but libkmod in the guest can tell that a module is
+ * built in: without it `daxctl reconfigure-device --mode=system-ram` fails
+ * with "could not find module by name='kmem'" although kmem is there.
+ */
+async function builtinModulesDisk(objDir: string, release: string, work: string): Promise<void> {
+  const root = join(work, 'modroot');
+  const modDir = join(root, 'lib', 'modules', release);
+  await mkdir(modDir, { recursive: true });
+  for (const f of ['modules.builtin', 'modules.builtin.modinfo']) {
+    if (await exists(join(objDir, f))) await copyFile(join(objDir, f), join(modDir, f));
+  }
+  await writeFile(join(modDir, 'modules.order'), '');
+  await host('depmod', ['-b', root, release]);
+  await buildModulesDisk(join(root, 'lib', 'modules'), join(work, 'modules.img'));
+  await rm(root, { recursive: true, force: true });
 }
 
 async function resolveSource(def: KernelDef & { file: string }, cacheDir: string, log: Logger, opts: SourceBuildOptions): Promise<ResolvedSource> {

