@@ -13,6 +13,7 @@ import { kernelRoot } from '../setup/artifacts.js';
 import { cachedKernel } from './kernel-command.js';
 import { withoutAxis } from '../matrix/kernel-axis.js';
 import { loadCases } from './load-cases.js';
+import { writeReport } from '../report/write.js';
 import { cacheOption } from './options.js';
 
 interface RunFlags {
@@ -73,8 +74,23 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
     version,
     firstSshPort: o.sshPort,
   });
-  if (!o.baseline) return exitCode;
-  return Math.max(exitCode, await judgeAgainst(o.baseline, run.dir));
+  const judged = o.baseline ? await judgeAgainst(o.baseline, run.dir) : 0;
+  await reportOf(run.dir, o.baseline);
+  return Math.max(exitCode, judged);
+}
+
+/**
+ * Every run ends with its report.html, metrics.csv and metrics.json. The
+ * results are already on disk, so a report that cannot be written is a
+ * warning with the command that retries it, never a lost run.
+ */
+async function reportOf(runDir: string, baseline?: string): Promise<void> {
+  try {
+    const r = await writeReport(runDir, baseline);
+    process.stderr.write(`ramdax-harness: report ${r.html} (${r.cases} case(s), ${r.metrics} metric(s)); metrics.csv and metrics.json beside it\n`);
+  } catch (err) {
+    process.stderr.write(`ramdax-harness: warning: no report written (${err instanceof Error ? err.message : String(err)}); retry with: ramdax-harness report ${runDir}\n`);
+  }
 }
 
 /** `run --baseline`: the comparison goes to <run>/compare.tap (stdout keeps the run's one TAP document), a summary to stderr. */

@@ -32,6 +32,8 @@ const Params = z
     dropCaches: z.boolean().default(true),
     /** Name part of the metrics (default `<rw>-<bs>-<ioengine>`). */
     label: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'use letters, digits, ".", "_" and "-"').max(60).optional(),
+    /** What storage the target is (fsdax, pagecache, virtio-blk, tmpfs, …): the metrics' `backend` key, the report's series. */
+    backend: z.string().regex(/^[a-z0-9][a-z0-9._=-]*$/i, 'use letters, digits, ".", "_", "=" and "-"').max(40).optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -77,7 +79,7 @@ export function fioSamples(label: string, f: FioFigures): { name: string; unit: 
 
 /** What makes two fio measurements comparable (the case adds kernel, image, accel). */
 export function fioKey(p: FioParams, target: string): Record<string, unknown> {
-  return { step: 'fio', target, rw: p.rw, bs: p.bs, ioengine: p.ioengine, size: p.size, runtimeMs: p.runtime ?? null, direct: p.direct, verify: p.verify ?? null, dropCaches: p.dropCaches };
+  return { step: 'fio', ...(p.backend ? { backend: p.backend } : {}), target, rw: p.rw, bs: p.bs, ioengine: p.ioengine, size: p.size, runtimeMs: p.runtime ?? null, direct: p.direct, verify: p.verify ?? null, dropCaches: p.dropCaches };
 }
 
 export const fioStep: StepKind<FioParams> = {

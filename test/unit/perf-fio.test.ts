@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { extractJson, parseFioJson } from '../../harness/perf/fio-json.js';
-import { fioStep, fioArgv, fioSamples, defaultLabel, type FioParams } from '../../harness/steps/fio.js';
+import { fioStep, fioArgv, fioKey, fioSamples, defaultLabel, type FioParams } from '../../harness/steps/fio.js';
 import { benchScript, benchStep, parseBenchLine } from '../../harness/steps/bench.js';
 import type { CommandResult, Guest, StepContext } from '../../harness/steps/types.js';
 
@@ -139,4 +139,11 @@ t.test('bench: guest-timed runs, before/after untimed', async (t) => {
 t.test('fioSamples names and units', async (t) => {
   const s = fioSamples('x', { direction: 'read', bwMiBs: 1, iops: 2, latUs: { p50: 3, p99: 4, p99_9: 5 }, ioBytes: 1 });
   t.same(s.map((x) => [x.name, x.unit, x.value]), [['fio:x:bw', 'MiB/s', 1], ['fio:x:iops', 'IOPS', 2], ['fio:x:lat-p50', 'µs', 3], ['fio:x:lat-p99', 'µs', 4], ['fio:x:lat-p99.9', 'µs', 5]]);
+});
+
+t.test('backend: a key field of the metrics, only when given', async (t) => {
+  const base = { target: '/mnt/perf/fio.dat', rw: 'read', bs: '2M', runtime: '1s' };
+  t.equal(fioKey(parse({ ...base, backend: 'fsdax' }), '/mnt/perf/fio.dat').backend, 'fsdax');
+  t.notOk('backend' in fioKey(parse(base), '/mnt/perf/fio.dat'), 'no backend key without the parameter (old baselines still pair)');
+  t.throws(() => parse({ ...base, backend: 'page cache' }), /letters, digits/, 'a backend is one word');
 });
