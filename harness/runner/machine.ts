@@ -227,7 +227,14 @@ export function kexecLoadScript(withInitrd: boolean): string {
     'rm -f /tmp/kexec-vmlinuz /tmp/kexec-initrd',
     copy(KEXEC_SERIAL.vmlinuz, '/tmp/kexec-vmlinuz'),
     ...(withInitrd ? [copy(KEXEC_SERIAL.initrd, '/tmp/kexec-initrd')] : []),
-    `kexec -l /tmp/kexec-vmlinuz ${withInitrd ? '--initrd=/tmp/kexec-initrd ' : ''}--reuse-cmdline`,
+    // kexec_file_load first: the kernel puts the new kernel where it knows RAM is. kexec_load
+    // places it by /sys/firmware/memmap, which does not know memmap=! carve-outs (it loaded
+    // the kernel into the top of one); only a kernel without KEXEC_FILE gets that, with a warning.
+    `set -- /tmp/kexec-vmlinuz ${withInitrd ? '--initrd=/tmp/kexec-initrd ' : ''}--reuse-cmdline`,
+    'if ! kexec -s -l "$@"; then',
+    '  echo "kexec_file_load failed; falling back to kexec_load, which places the kernel by /sys/firmware/memmap and can overwrite a memmap= carve-out" >&2',
+    '  kexec -l "$@"',
+    'fi',
     'sync',
   ].join('\n');
 }
