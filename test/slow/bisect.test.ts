@@ -55,6 +55,7 @@ async function reusable(): Promise<boolean> {
   const lines = log?.stdout.trim().split('\n').reverse() ?? [];
   if (lines.map((l) => l.slice(41)).join('\n') !== messages.join('\n')) return false;
   if ((await git(['status', '--porcelain'])).stdout.trim() !== '' || (await exists(join(tree, '.git', 'BISECT_LOG')))) return false;
+  if (Number((await git(['ls-files'])).stdout.split('\n').length) < 1000) return false;
   commits.push(...lines.map((l) => l.slice(0, 40)));
   return true;
 }
@@ -63,7 +64,8 @@ if (!(await reusable())) {
   await rm(tree, { recursive: true, force: true });
   await execa('cp', ['-al', src.dir, tree]);
   await git(['init', '-q', '-b', 'main']);
-  await git(['add', '-A']);
+  // -f: Debian's linux-source .gitignore ignores everything at the top level (`/*`, `!/debian/`).
+  await git(['add', '-A', '-f']);
   const commit = async (msg: string, i: number) => {
     await git(['commit', '-q', '--allow-empty', '-m', msg], `2026-01-0${i}T00:00:00Z`);
     commits.push((await git(['rev-parse', 'HEAD'])).stdout.trim());
@@ -71,22 +73,22 @@ if (!(await reusable())) {
   await commit(messages[0]!, 1);
   await mkdir(join(tree, 'notes'), { recursive: true });
   await writeFile(join(tree, 'notes/one.txt'), 'a harmless change\n');
-  await git(['add', 'notes']);
+  await git(['add', '-f', 'notes']);
   await commit(messages[1]!, 2);
   const original = await readFile(join(tree, ramdax), 'utf8');
   await replaceFile(ramdax, original.replace(' * Copyright (c) 2025, Mike Rapoport, Microsoft', ' * Copyright (c) 2025, Mike Rapoport, Microsoft (comment touched)'));
-  await git(['add', ramdax]);
+  await git(['add', '-f', ramdax]);
   await commit(messages[2]!, 3);
   const seeded = (await readFile(join(tree, ramdax), 'utf8')).replace('#define LABEL_AREA_SIZE\tSZ_128K', '#define LABEL_AREA_SIZE\tSZ_64K');
   t.not(seeded, await readFile(join(tree, ramdax), 'utf8'), 'the bug seed changed ramdax.c');
   await replaceFile(ramdax, seeded);
-  await git(['add', ramdax]);
+  await git(['add', '-f', ramdax]);
   await commit(messages[3]!, 4);
   await writeFile(join(tree, 'notes/two.txt'), 'another harmless change\n');
-  await git(['add', 'notes']);
+  await git(['add', '-f', 'notes']);
   await commit(messages[4]!, 5);
   await writeFile(join(tree, 'notes/three.txt'), 'and one more\n');
-  await git(['add', 'notes']);
+  await git(['add', '-f', 'notes']);
   await commit(messages[5]!, 6);
 }
 
