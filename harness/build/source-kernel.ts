@@ -128,7 +128,7 @@ export async function ensureSourceKernel(
     sha256: { vmlinuz: await sha256File(join(work, 'vmlinuz')), config: sha256(config) },
     ramdax: ramdaxFromConfig(config),
     kind: 'source',
-    // Everything is built in (the modules disk only lists what): what the kernel offers is read from its .config.
+    // Everything is built in (the modules disk only lists what is): what the kernel offers is read from its .config.
     capabilities: capabilitiesFromConfig(config, false),
     createdAt: new Date().toISOString(),
     build: {
