@@ -55,7 +55,7 @@ async function reusable(): Promise<boolean> {
   const lines = log?.stdout.trim().split('\n').reverse() ?? [];
   if (lines.map((l) => l.slice(41)).join('\n') !== messages.join('\n')) return false;
   if ((await git(['status', '--porcelain'])).stdout.trim() !== '' || (await exists(join(tree, '.git', 'BISECT_LOG')))) return false;
-  if (Number((await git(['ls-files'])).stdout.split('\n').length) < 1000) return false;
+  if ((await git(['ls-files'])).stdout.split('\n').length < 1000) return false;
   commits.push(...lines.map((l) => l.slice(0, 40)));
   return true;
 }
