@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import type { RunResult } from '../harness/results/model.js';
+import { CONSOLE_STDIO, isConsoleChardev } from '../harness/vm/qemu-args.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'ramdax-harness.js');
@@ -91,6 +92,11 @@ export function rawArgv(argv: string[], port: number): string[] {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '-qmp') {
       i++;
+      continue;
+    }
+    // The raw script takes the console on QEMU's stdout.
+    if (isConsoleChardev(argv[i]!)) {
+      out.push(CONSOLE_STDIO);
       continue;
     }
     out.push(argv[i]!.replace(/hostfwd=tcp:127\.0\.0\.1:\d+-:22/, `hostfwd=tcp:127.0.0.1:${port}-:22`));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { quote } from '../common/shell-quote.js';
 import type { Scenario } from '../scenario/load.js';
+import { isConsoleChardev } from '../vm/qemu-args.js';
 import type { CaseResult, RunResult } from './model.js';
 
 /** What `ramdax-harness repro <dir>` reads back. */
@@ -25,7 +26,7 @@ export interface ReproManifest {
 /** For the interactive reproducer: the console multiplexed with the monitor (Ctrl-A X quits). */
 export function interactiveArgv(argv: string[], sshPortVar: string, qmpSocket: string): string[] {
   return argv.map((a) => {
-    if (a === 'stdio,id=con0,signal=off') return 'stdio,id=con0,mux=on,signal=off';
+    if (isConsoleChardev(a)) return 'stdio,id=con0,mux=on,signal=off';
     if (a.startsWith('user,id=net0,hostfwd=tcp:127.0.0.1:')) return a.replace(/127\.0\.0\.1:\d+-:22/, `127.0.0.1:${sshPortVar}-:22`);
     if (a.startsWith('unix:') && a.includes('ramdax-qmp-')) return `unix:${qmpSocket},server=on,wait=off`;
     return a;

@@ -68,6 +68,7 @@ export async function bootGuest(
   vm.exit.then(() => (exited = true));
 
   // Phase 1: until init reports sshd started.
+  let scanned = from.line;
   while (times.sshdStartedMs === undefined) {
     if (interrupt.aborted) throw new BootFailure('error', 'interrupted', [], vm.console.tail(40));
     if (exited) {
@@ -81,7 +82,10 @@ export async function bootGuest(
     }
     if (Date.now() > bootDeadline) throw fail(`boot timed out after ${formatDuration(d.bootMs)}`);
     if (Date.now() - vm.console.lastOutputAt > d.silenceMs) throw fail(`console silent for ${formatDuration(d.silenceMs)}`);
-    if (findFindings(vm.console.linesFrom(from.line).map((l) => l.text)).some((f) => f.type === 'panic' || f.type === 'init-killed')) {
+    // Only the lines new since the last look (a few back, for a finding that spans lines): not the whole boot every 100 ms.
+    const fresh = vm.console.linesFrom(Math.max(from.line, scanned - 5));
+    scanned = vm.console.lineCount;
+    if (findFindings(fresh.map((l) => l.text)).some((f) => f.type === 'panic' || f.type === 'init-killed')) {
       await vm.waitExit(2000);
       throw fail('kernel panic during boot');
     }

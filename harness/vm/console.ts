@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface ConsoleLine {
   /** Milliseconds since QEMU was started (host clock). */
@@ -8,33 +8,28 @@ export interface ConsoleLine {
 }
 
 /**
- * The guest serial console as a stream of lines: written to the log file as it
- * arrives, kept as a bounded tail, and watchable for markers.
+ * The guest serial console as a stream of lines (QEMU itself writes the log
+ * file): kept whole and as a bounded tail, and watchable for markers.
  */
 export class ConsoleStream extends EventEmitter {
   private partial = '';
   private readonly tailLines: ConsoleLine[] = [];
   private readonly all: ConsoleLine[] = [];
-  private readonly log: WriteStream | undefined;
+  /** A UTF-8 character split across two reads is decoded whole. */
+  private readonly decoder = new StringDecoder('utf8');
   lastOutputAt: number;
-  writeError: Error | undefined;
 
   constructor(
     private readonly startedAt: number,
-    logPath?: string,
     private readonly now: () => number = Date.now,
     private readonly tailSize = 300,
   ) {
     super();
     this.lastOutputAt = now();
-    this.log = logPath ? createWriteStream(logPath, { flags: 'a' }) : undefined;
-    // A console log that cannot be written (disk full) must not kill the run; the tail is still kept.
-    this.log?.on('error', (err) => (this.writeError = err));
   }
 
   push(chunk: Buffer | string): void {
-    const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-    this.log?.write(text);
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     this.lastOutputAt = this.now();
     const parts = (this.partial + text).replace(/\r/g, '').split('\n');
     this.partial = parts.pop() ?? '';
@@ -42,10 +37,10 @@ export class ConsoleStream extends EventEmitter {
   }
 
   /** Flush a last unterminated line (on QEMU exit). */
-  end(): Promise<void> {
+  end(): void {
+    this.partial += this.decoder.end();
     if (this.partial) this.addLine(this.partial);
     this.partial = '';
-    return new Promise((resolve) => (this.log ? this.log.end(resolve) : resolve()));
   }
 
   private addLine(text: string): void {

@@ -32,6 +32,8 @@ export interface VmSpec {
   numa?: boolean;
   /** Shown in `ps`: lets a person (or a test) find the QEMU of a run and case. */
   name?: string;
+  /** QEMU appends the serial console to this file; without it, the console is QEMU's stdout. */
+  consoleLog?: string;
 }
 
 /** Guest RAM as an explicit backend object (a host file, or plain RAM for a NUMA node). */
@@ -56,8 +58,20 @@ export const machineArgs = (s: VmSpec): string[] => [
 
 export const isolationArgs = (): string[] => ['-nodefaults', '-no-user-config', '-display', 'none'];
 
-/** The serial console on QEMU's stdout, where the harness reads it as a stream. */
-export const consoleArgs = (): string[] => ['-chardev', 'stdio,id=con0,signal=off', '-serial', 'chardev:con0'];
+export const CONSOLE_STDIO = 'stdio,id=con0,signal=off';
+
+/**
+ * The serial console: appended by QEMU itself to a file the harness tails (it
+ * survives a killed harness, and QEMU's byte-at-a-time serial writes do not
+ * wake the harness per byte), or on QEMU's stdout when there is no file.
+ */
+export const consoleArgs = (logPath?: string): string[] => [
+  '-chardev', logPath ? `file,id=con0,path=${escapeOpt(logPath)},append=on` : CONSOLE_STDIO,
+  '-serial', 'chardev:con0',
+];
+
+/** Whether a recorded argv element is the console chardev (either form). */
+export const isConsoleChardev = (a: string): boolean => a === CONSOLE_STDIO || a.startsWith('file,id=con0,');
 
 export const bootArgs = (s: VmSpec): string[] => [
   '-kernel', s.kernel,
@@ -93,7 +107,7 @@ export function qemuArgv(s: VmSpec): string[] {
     ...(s.name ? ['-name', `guest=${escapeOpt(s.name)}`] : []),
     ...machineArgs(s),
     ...isolationArgs(),
-    ...consoleArgs(),
+    ...consoleArgs(s.consoleLog),
     ...bootArgs(s),
     ...diskArgs(s.disks),
     ...netArgs(s.sshPort),

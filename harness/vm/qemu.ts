@@ -1,6 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConsoleStream } from './console.js';
+import { FileTail } from './file-tail.js';
 import { qmpCommand } from './qmp.js';
 import { qemuArgv, type VmSpec } from './qemu-args.js';
 
@@ -33,14 +34,18 @@ export class QemuVm {
   private exited = false;
   private stderrText = '';
   private readonly child: ResultPromise;
+  private readonly tail: FileTail | undefined;
 
+  /** With `consoleLog`, QEMU appends the console to that file and the harness tails it; else it is read from QEMU's stdout. */
   constructor(readonly spec: VmSpec, consoleLog: string | undefined) {
-    this.argv = qemuArgv(spec);
+    this.argv = qemuArgv({ ...spec, consoleLog });
     this.startedAt = Date.now();
-    this.console = new ConsoleStream(this.startedAt, consoleLog);
+    this.console = new ConsoleStream(this.startedAt);
+    // Opened (and created) before QEMU starts, at its current end: the first byte QEMU writes is seen.
+    this.tail = consoleLog ? new FileTail(consoleLog, (d) => this.console.push(d)) : undefined;
     this.child = execa(spec.binary, this.argv, {
       stdin: 'ignore',
-      stdout: 'pipe',
+      stdout: this.tail ? 'ignore' : 'pipe',
       stderr: 'pipe',
       buffer: false,
       reject: false,
@@ -54,7 +59,8 @@ export class QemuVm {
     this.exit = this.child.then(async (r) => {
       this.exited = true;
       live.delete(this);
-      await this.console.end();
+      this.tail?.close();
+      this.console.end();
       return { exitCode: r.exitCode, signal: r.signal, stderr: this.stderrText };
     });
   }

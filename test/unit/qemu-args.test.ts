@@ -1,5 +1,5 @@
 import t from 'tap';
-import { baseCmdline, diskArgs, escapeOpt, qemuArgv, type VmSpec } from '../../harness/vm/qemu-args.js';
+import { baseCmdline, diskArgs, escapeOpt, isConsoleChardev, qemuArgv, type VmSpec } from '../../harness/vm/qemu-args.js';
 
 const G = 1024 ** 3;
 
@@ -143,4 +143,13 @@ t.test('numa: one node with all CPUs and RAM (a RAM backend, or the RAM file)', 
   const file = qemuArgv(spec({ numa: true, memoryFile: '/dev/shm/m/ram' }));
   t.same(values(file, '-object'), [`memory-backend-file,id=ram0,size=${4 * G},mem-path=/dev/shm/m/ram,share=on`]);
   t.same(values(file, '-numa'), ['node,nodeid=0,cpus=0-1,memdev=ram0']);
+});
+
+t.test('with a console log, QEMU appends the console to that file itself', async (t) => {
+  const argv = qemuArgv(spec({ consoleLog: '/results/run/case,1/console.log' }));
+  t.equal(one(argv, '-chardev'), 'file,id=con0,path=/results/run/case,,1/console.log,append=on', 'commas in the path are doubled');
+  t.equal(one(argv, '-serial'), 'chardev:con0');
+  t.ok(isConsoleChardev(one(argv, '-chardev')!), 'recognised as the console (for the reproducer and the raw floor)');
+  t.ok(isConsoleChardev(one(qemuArgv(spec()), '-chardev')!), 'the stdio form too');
+  t.notOk(isConsoleChardev('socket,id=mon0,path=/x'), 'not another chardev');
 });
