@@ -1,25 +1,28 @@
 /**
  * Detector benchmark (prints figures; not a test). How often does `compare`
  * give a verdict when nothing changed (false verdicts), and how often does it
- * catch a real 20 % slowdown (detection)?
+ * catch a real slowdown (detection)?
  *
  * Method: all samples are REAL fio figures from separate boots of
  * bench/detector-scenario.yaml on real QEMU. `--collect K` boots it K times
  * unchanged and K times SLOWED, alternating: the slowed runs put the harness
- * and its QEMU in a cpu cgroup capped at `--throttle` % of one CPU (default
- * 80: the TCG vCPU that runs fio gets 20 % less time), a slowdown injected
- * from outside the guest. Booting thousands of baseline/current pairs under
- * TCG is not affordable, so pairs are formed by resampling: n samples from
- * one unchanged boot as baseline and n from ANOTHER boot as current (so
- * boot-to-boot variation is in the noise), drawn without replacement.
+ * and its QEMU in a cpu cgroup capped at `--throttle` % of one CPU (a
+ * slowdown injected from outside the guest). Booting thousands of
+ * baseline/current pairs under TCG is not affordable, so comparisons are
+ * formed by resampling the boots: a baseline of B boots (`--boots`, n
+ * samples drawn from each, as `compare` with B baseline runs would see it)
+ * against ONE OTHER boot as the current run (n samples), so boot-to-boot
+ * variation is in the noise:
  *   - false verdict: current from another unchanged boot, verdict regression
  *     or improvement;
- *   - detection: current from a slowed boot, verdict regression;
- *   - for comparison, the old arithmetic injection (bw ÷ 1.2, lat × 1.2) on
- *     unchanged samples.
+ *   - detection: current from a slowed boot, verdict regression (counted over
+ *     the metrics the slowdown made at least 10 % worse);
+ *   - an exact 20 % worsening (bandwidth × 0.8, latency × 1.2) applied to the
+ *     held-out unchanged boot.
  *
- *   npx tsx bench/detector.ts --collect 4 --repeat 10     # boot 2×4 times, then evaluate
- *   npx tsx bench/detector.ts --unchanged DIR [--slowed DIR]   # evaluate run folders in DIRs
+ *   npx tsx bench/detector.ts --collect 4 --repeat 8             # boot 2×4 times, then evaluate
+ *   npx tsx bench/detector.ts --unchanged DIR [--slowed DIR]      # evaluate run folders in DIRs
+ *   options: --n 5,8 (samples per boot) --boots 1,4 (baseline boots) --z 3 --boot-noise 0.03
  */
 import { execa } from 'execa';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
@@ -27,8 +30,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readRun } from '../harness/cli/compare-command.js';
-import { DEFAULT_JUDGE, judge, type Verdict } from '../harness/perf/judge.js';
-import { median, relativeMad } from '../harness/perf/stats.js';
+import { betweenBootNoise, DEFAULT_JUDGE, judge, type JudgeOptions, type Verdict, withinBootNoise } from '../harness/perf/judge.js';
+import { median } from '../harness/perf/stats.js';
 import type { Metric } from '../harness/results/model.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -41,7 +44,10 @@ const { values: o, positionals } = parseArgs({
     unchanged: { type: 'string' },
     slowed: { type: 'string' },
     trials: { type: 'string', default: '2000' },
-    n: { type: 'string', default: '3,5' },
+    n: { type: 'string', default: '5,8' },
+    boots: { type: 'string', default: '1,4' },
+    z: { type: 'string' },
+    'boot-noise': { type: 'string' },
     seed: { type: 'string', default: '1' },
   },
 });
@@ -133,63 +139,69 @@ await gather(slowDirs, 'slow');
 
 type Injection = { label: string; apply: (x: number, m: Metric) => number };
 const NONE: Injection = { label: 'unchanged', apply: (x) => x };
-const SLOW: Injection = { label: '20 % slower (bw÷1.2, lat×1.2)', apply: (x, m) => (m.better === 'higher' ? x / 1.2 : x * 1.2) };
+/** 20 % worse in the metric's own direction: bandwidth and IOPS × 0.8, latency × 1.2. */
+const SLOW: Injection = { label: '20 % worse (bw×0.8, lat×1.2)', apply: (x, m) => (m.better === 'higher' ? x * 0.8 : x * 1.2) };
 
-/** Verdict rates over resampled pairs: baseline from one set of `base`, current from another set (of `cur`, or of `base` when cur is base). */
-function rates(base: number[][], cur: number[][], m: Metric, n: number, inj: Injection, trials: number): Record<Verdict, number> {
+const judgeOpts: JudgeOptions = { ...DEFAULT_JUDGE, ...(o.z ? { z: Number(o.z) } : {}), ...(o['boot-noise'] ? { bootNoise: Number(o['boot-noise']) } : {}) };
+
+/**
+ * Verdict rates over resampled comparisons: a baseline of `boots` boots drawn
+ * from `base`, n samples each, against one OTHER boot as current (from `base`
+ * when `cur` is undefined, else from `cur`), n samples.
+ */
+function rates(base: number[][], cur: number[][] | undefined, m: Metric, n: number, boots: number, inj: Injection, trials: number): Record<Verdict, number> & { threshold: number } {
   const count: Record<Verdict, number> = { regression: 0, improvement: 0, unchanged: 0, inconclusive: 0 };
-  const same = base === cur;
+  const thresholds: number[] = [];
   for (let t = 0; t < trials; t++) {
-    let b: number[];
-    let c: number[];
-    if (same && base.length < 2) {
-      const both = draw(base[0]!, 2 * n);
-      b = both.slice(0, n);
-      c = both.slice(n);
-    } else if (same) {
-      const [i, j] = draw([...base.keys()], 2) as [number, number];
-      b = draw(base[i]!, n);
-      c = draw(base[j]!, n);
-    } else {
-      b = draw(base[Math.floor(rand() * base.length)]!, n);
-      c = draw(cur[Math.floor(rand() * cur.length)]!, n);
-    }
-    count[judge(b, c.map((x) => inj.apply(x, m)), m.better, DEFAULT_JUDGE).verdict]++;
+    const picked = draw([...base.keys()], cur ? boots : boots + 1);
+    const b = picked.slice(0, boots).map((i) => draw(base[i]!, n));
+    const c = cur ? draw(cur[Math.floor(rand() * cur.length)]!, n) : draw(base[picked[boots]!]!, n);
+    const j = judge(b, [c.map((x) => inj.apply(x, m))], m.better, judgeOpts);
+    count[j.verdict]++;
+    thresholds.push(j.threshold);
   }
-  return Object.fromEntries(Object.entries(count).map(([k, v]) => [k, v / trials])) as Record<Verdict, number>;
+  return { ...(Object.fromEntries(Object.entries(count).map(([k, v]) => [k, v / trials])) as Record<Verdict, number>), threshold: median(thresholds) };
 }
 
 const trials = Number(o.trials);
 const ns = o.n!.split(',').map(Number);
+const maxBoots = Math.min(...[...pools.values()].map((e) => e.base.length)) - 1;
+const bootCounts = [...new Set(o.boots!.split(',').map(Number).map((b) => Math.min(b, maxBoots)))].filter((b) => b >= 1);
+if (bootCounts.length === 0) {
+  process.stderr.write('need at least 2 unchanged runs (one baseline boot and one other as current)\n');
+  process.exit(2);
+}
 const pc = (x: number) => `${(x * 100).toFixed(1).padStart(5)} %`;
-process.stdout.write(`detector: k=${DEFAULT_JUDGE.k} floor=${DEFAULT_JUDGE.floor} alpha=${DEFAULT_JUDGE.alpha} maxThreshold=${DEFAULT_JUDGE.maxThreshold}; ${baseDirs.length} unchanged and ${slowDirs.length} slowed real run(s); ${trials} resampled pairs per figure (seed ${o.seed})\n`);
-type Tot = { falseVerdict: number; fpRegression: number; inconclusive: number; real: number; realCount: number; effect: number[]; arith: number; count: number };
-const totals = new Map<number, Tot>();
+process.stdout.write(`detector: z=${judgeOpts.z} floor=${judgeOpts.floor} alpha=${judgeOpts.alpha} maxThreshold=${judgeOpts.maxThreshold} bootNoise=${judgeOpts.bootNoise}; ${baseDirs.length} unchanged and ${slowDirs.length} slowed real run(s); ${trials} resampled comparisons per figure (seed ${o.seed})\n`);
+/** A metric the real slowdown moved by at least this much counts towards "real slowdown detected". */
+const AFFECTED = 0.1;
+type Tot = { falseVerdict: number[]; inconclusive: number[]; real: number[]; arith: number[]; threshold: number[] };
+const totals = new Map<string, Tot>();
 for (const [id, { m, base, slow }] of pools) {
   const all = base.flat();
   const effect = slow.length ? median(slow.flat()) / median(all) - 1 : NaN;
-  process.stdout.write(`\n${id} [${m.unit}, ${m.better} is better]: unchanged ${base.length} boot(s) × ${base.map((s) => s.length).join('/')} samples, median ${median(all).toPrecision(4)}, rel. MAD ${pc(relativeMad(all))}, per-boot medians ${base.map((s) => median(s).toPrecision(4)).join(', ')}${slow.length ? `; slowed ${slow.length} boot(s), per-boot medians ${slow.map((s) => median(s).toPrecision(4)).join(', ')}, measured change ${(effect * 100).toFixed(1)} %` : ''}\n`);
-  for (const n of ns) {
-    const a = rates(base, base, m, n, NONE, trials);
-    const c = rates(base, base, m, n, SLOW, trials);
-    const r = slow.length ? rates(base, slow, m, n, NONE, trials) : undefined;
-    process.stdout.write(`  n=${n}: unchanged → false verdict ${pc(a.regression + a.improvement)} (regression ${pc(a.regression)}, inconclusive ${pc(a.inconclusive)})${r ? ` | slowed boots → regression ${pc(r.regression)} (inconclusive ${pc(r.inconclusive)})` : ''} | ${SLOW.label} → regression ${pc(c.regression)}\n`);
-    const tot = totals.get(n) ?? { falseVerdict: 0, fpRegression: 0, inconclusive: 0, real: 0, realCount: 0, effect: [], arith: 0, count: 0 };
-    tot.falseVerdict += a.regression + a.improvement;
-    tot.fpRegression += a.regression;
-    tot.inconclusive += a.inconclusive;
-    tot.arith += c.regression;
-    tot.count++;
-    if (r) {
-      tot.real += r.regression;
-      tot.realCount++;
-      tot.effect.push(m.better === 'higher' ? -effect : effect);
+  const worse = m.better === 'higher' ? -effect : effect;
+  process.stdout.write(`\n${id} [${m.unit}, ${m.better} is better]: unchanged ${base.length} boot(s) × ${base.map((x) => x.length).join('/')} samples, median ${median(all).toPrecision(4)}, within-boot noise ${pc(withinBootNoise(base))}, per-boot medians ${base.map((x) => median(x).toPrecision(4)).join(', ')} (boot-to-boot ${pc(betweenBootNoise(base) ?? NaN)})${slow.length ? `; slowed ${slow.length} boot(s), per-boot medians ${slow.map((x) => median(x).toPrecision(4)).join(', ')}, measured change ${(effect * 100).toFixed(1)} %` : ''}\n`);
+  for (const boots of bootCounts) {
+    for (const n of ns) {
+      const a = rates(base, undefined, m, n, boots, NONE, trials);
+      const c = rates(base, undefined, m, n, boots, SLOW, trials);
+      const r = slow.length ? rates(base, slow, m, n, boots, NONE, trials) : undefined;
+      process.stdout.write(`  baseline ${boots} boot(s), n=${n}: unchanged → false verdict ${pc(a.regression + a.improvement)} (inconclusive ${pc(a.inconclusive)}, threshold ${pc(a.threshold)})${r ? ` | slowed boots → regression ${pc(r.regression)} (inconclusive ${pc(r.inconclusive)})` : ''} | ${SLOW.label} → regression ${pc(c.regression)}\n`);
+      const key = `baseline ${boots} boot(s), n=${n}`;
+      const tot = totals.get(key) ?? { falseVerdict: [], inconclusive: [], real: [], arith: [], threshold: [] };
+      tot.falseVerdict.push(a.regression + a.improvement);
+      tot.inconclusive.push(a.inconclusive);
+      tot.arith.push(c.regression);
+      tot.threshold.push(a.threshold);
+      if (r && worse >= AFFECTED) tot.real.push(r.regression);
+      totals.set(key, tot);
     }
-    totals.set(n, tot);
   }
 }
-process.stdout.write('\nmean over all metrics:\n');
-for (const [n, t] of totals) {
-  const real = t.realCount ? `, real slowdown (measured ${(median(t.effect) * 100).toFixed(1)} % worse, median over metrics) detected ${pc(t.real / t.realCount)}` : '';
-  process.stdout.write(`  n=${n}: false verdicts when unchanged ${pc(t.falseVerdict / t.count)} (regressions ${pc(t.fpRegression / t.count)}), inconclusive when unchanged ${pc(t.inconclusive / t.count)}${real}, arithmetic 20 % detected ${pc(t.arith / t.count)}\n`);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+process.stdout.write(`\nmean over all ${pools.size} metrics (real slowdown: over the metrics it made ≥ ${AFFECTED * 100} % worse):\n`);
+for (const [key, t] of totals) {
+  const real = t.real.length ? `, real slowdown detected ${pc(mean(t.real))} (min ${pc(Math.min(...t.real))}, ${t.real.length} metrics)` : '';
+  process.stdout.write(`  ${key}: false verdicts ${pc(mean(t.falseVerdict))} (max ${pc(Math.max(...t.falseVerdict))}), inconclusive ${pc(mean(t.inconclusive))}, median threshold ${pc(median(t.threshold))}; arithmetic 20 % detected ${pc(mean(t.arith))} (min ${pc(Math.min(...t.arith))})${real}\n`);
 }

@@ -23,22 +23,22 @@ export async function readRun(path: string): Promise<RunResult> {
   }
 }
 
-/** Compare two runs: TAP text and the exit status (1 when a metric regressed). */
-export async function compareDirs(baselineDir: string, currentDir: string): Promise<{ tap: string; exitCode: number }> {
-  const [baseline, current] = await Promise.all([readRun(baselineDir), readRun(currentDir)]);
-  const c = compareRuns(baseline, current);
-  const tap = comparisonTap(c, { baseline: `${baseline.runId} (${baselineDir})`, current: `${current.runId} (${currentDir})` });
+/** Compare a run with one or more baseline runs: TAP text and the exit status (1 when a metric regressed). */
+export async function compareDirs(baselineDirs: readonly string[], currentDir: string): Promise<{ tap: string; exitCode: number }> {
+  const [current, ...baselines] = await Promise.all([currentDir, ...baselineDirs].map(readRun));
+  const c = compareRuns(baselines, current!);
+  const tap = comparisonTap(c, { baseline: baselines.map((b, i) => `${b.runId} (${baselineDirs[i]})`).join(', '), current: `${current!.runId} (${currentDir})` });
   return { tap, exitCode: hasRegression(c) ? ExitCode.testFailed : ExitCode.ok };
 }
 
 export function registerCompare(program: Command, setExit: (code: number) => void): void {
   program
     .command('compare')
-    .description('compare the metrics of a run with a baseline run: TAP, one point per paired metric; a regression beyond the measured noise fails (exit 1)')
-    .argument('<baseline>', 'baseline run folder (results/<run-id>)')
-    .argument('<run>', 'run folder to judge')
-    .action(async (baselineDir: string, runDir: string) => {
-      const { tap, exitCode } = await compareDirs(baselineDir, runDir);
+    .description('compare the metrics of a run with baseline runs: TAP, one point per paired metric; a regression beyond the measured noise fails (exit 1). Several baseline runs (separate boots) let the boot-to-boot noise be measured')
+    .argument('<runs...>', 'baseline run folder(s) (results/<run-id>), then the run folder to judge (last)')
+    .action(async (runs: string[]) => {
+      if (runs.length < 2) throw inputError('compare takes at least two run folders: baseline run(s), then the run to judge');
+      const { tap, exitCode } = await compareDirs(runs.slice(0, -1), runs.at(-1)!);
       process.stdout.write(tap);
       setExit(exitCode);
     });

@@ -23,7 +23,7 @@ interface RunFlags {
   qemu: string;
   sshPort?: number;
   repeat?: number;
-  baseline?: string;
+  baseline: string[];
   kernel: string[];
 }
 
@@ -61,7 +61,7 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
   await checkFetched(o.cache, o.kernel);
   const cases = o.repeat ? withRepeats(loaded, o.repeat) : loaded;
   // A bad baseline is bad input: found out before anything boots.
-  if (o.baseline) await readRun(o.baseline);
+  for (const b of o.baseline) await readRun(b);
   const version = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')).version as string;
   const { exitCode, run } = await runCases({
     cases,
@@ -74,8 +74,9 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
     version,
     firstSshPort: o.sshPort,
   });
-  const judged = o.baseline ? await judgeAgainst(o.baseline, run.dir) : 0;
-  await reportOf(run.dir, o.baseline);
+  const judged = o.baseline.length ? await judgeAgainst(o.baseline, run.dir) : 0;
+  // The report's baseline section shows the first baseline run.
+  await reportOf(run.dir, o.baseline[0]);
   return Math.max(exitCode, judged);
 }
 
@@ -94,11 +95,11 @@ async function reportOf(runDir: string, baseline?: string): Promise<void> {
 }
 
 /** `run --baseline`: the comparison goes to <run>/compare.tap (stdout keeps the run's one TAP document), a summary to stderr. */
-async function judgeAgainst(baseline: string, runDir: string): Promise<number> {
-  const { tap, exitCode } = await compareDirs(baseline, runDir);
+async function judgeAgainst(baselines: string[], runDir: string): Promise<number> {
+  const { tap, exitCode } = await compareDirs(baselines, runDir);
   await writeFile(join(runDir, 'compare.tap'), tap);
   const verdicts = tap.split('\n').filter((l) => /^(not )?ok \d+ - perf (regression|improvement)|SKIP inconclusive/.test(l) || /^# \d+ regression/.test(l));
-  process.stderr.write(`ramdax-harness: compared with baseline ${baseline} (${join(runDir, 'compare.tap')}):\n${verdicts.map((l) => `  ${l}\n`).join('')}`);
+  process.stderr.write(`ramdax-harness: compared with baseline ${baselines.join(', ')} (${join(runDir, 'compare.tap')}):\n${verdicts.map((l) => `  ${l}\n`).join('')}`);
   return exitCode;
 }
 
@@ -110,7 +111,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
       .argument('[paths...]', 'scenario files or folders', ['scenarios'])
       .option('--filter <glob...>', 'run only cases whose id matches a glob', [])
       .option('--repeat <n>', 'samples per fio/bench step (overrides the scenario and step repeats:)', positiveInt('--repeat', 100))
-      .option('--baseline <run-dir>', 'after the run, compare its metrics with this run folder (compare.tap in the run folder); a regression exits 1'),
+      .option('--baseline <run-dir>', 'after the run, compare its metrics with this run folder (compare.tap in the run folder); a regression exits 1. Repeat it with runs of separate boots: the boot-to-boot noise is then measured, not assumed', collect, [] as string[]),
   ).action(async (paths: string[], o: RunFlags & { filter: string[] }) => setExit(await runPaths(paths, o.filter, o)));
 }
 

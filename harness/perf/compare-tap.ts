@@ -54,6 +54,9 @@ function diag(x: Compared): string[] {
     change: signed(j.change),
     threshold: pct(j.threshold),
     noise: pct(j.noise),
+    withinBoot: pct(j.withinBoot),
+    betweenBoot: `${pct(j.betweenBoot)} (${j.betweenBootSource})`,
+    boots: j.boots,
     p: Number(j.p.toFixed(4)),
     key: x.current.key,
   };

@@ -1,6 +1,7 @@
 import type { CaseResult, Metric, RunResult } from '../results/model.js';
 import { DEFAULT_JUDGE, judge, type JudgeOptions, type Judgement } from './judge.js';
 import { metricIdentity } from './metrics.js';
+import { summarize } from './stats.js';
 
 /**
  * Pairs the metrics of two runs (pure). A metric is compared only when its case
@@ -54,35 +55,57 @@ function metricsOf(c: CaseResult): Map<string, { point: string; m: Metric }> {
   return out;
 }
 
-export function compareRuns(baseline: RunResult, current: RunResult, o: JudgeOptions = DEFAULT_JUDGE): Comparison {
+/**
+ * Several baseline runs (separate boots of the same setup) let the detector
+ * measure the boot-to-boot noise: each pairs with the current case on its own,
+ * and the samples of every baseline run that pairs form one group.
+ */
+export function compareRuns(baselineIn: RunResult | readonly RunResult[], current: RunResult, o: JudgeOptions = DEFAULT_JUDGE): Comparison {
+  const baselines = Array.isArray(baselineIn) ? (baselineIn as readonly RunResult[]) : [baselineIn as RunResult];
   const compared: Compared[] = [];
   const unpaired: Unpaired[] = [];
-  const baseCases = new Map(baseline.cases.map((c) => [c.id, c]));
   for (const cur of current.cases) {
     const curMetrics = metricsOf(cur);
     if (curMetrics.size === 0) continue;
-    const base = baseCases.get(cur.id);
-    if (!base) {
+    const found = baselines.map((b) => b.cases.find((c) => c.id === cur.id)).filter((c) => c !== undefined);
+    if (found.length === 0) {
       unpaired.push({ caseId: cur.id, reason: 'no such case in the baseline' });
       continue;
     }
-    const diff = identityDiff(base, cur);
-    if (diff) {
-      unpaired.push({ caseId: cur.id, reason: `${diff} differs from the baseline: not comparable` });
+    const same = found.filter((b) => identityDiff(b, cur) === undefined);
+    if (same.length === 0) {
+      unpaired.push({ caseId: cur.id, reason: `${identityDiff(found[0]!, cur)} differs from the baseline: not comparable` });
       continue;
     }
-    const baseMetrics = metricsOf(base);
+    const baseMetrics = same.map(metricsOf);
     for (const [id, { point, m }] of curMetrics) {
-      const b = baseMetrics.get(id);
-      if (!b) {
+      const groups = baseMetrics.map((bm) => bm.get(id)?.m).filter((x) => x !== undefined);
+      if (groups.length === 0) {
         unpaired.push({ caseId: cur.id, metric: m.name, reason: 'no metric with this name and key in the baseline' });
         continue;
       }
-      compared.push({ caseId: cur.id, point, metric: m.name, unit: m.unit, better: m.better, baseline: b.m, current: m, judgement: judge(b.m.samples, m.samples, m.better, o) });
+      const judgement = judge(groups.map((g) => g.samples), [m.samples], m.better, o);
+      compared.push({ caseId: cur.id, point, metric: m.name, unit: m.unit, better: m.better, baseline: merged(groups), current: m, judgement });
     }
-    for (const [id, { m }] of baseMetrics) if (!curMetrics.has(id)) unpaired.push({ caseId: cur.id, metric: m.name, reason: 'in the baseline only' });
+    const baselineOnly = new Map<string, Metric>();
+    for (const bm of baseMetrics) for (const [id, { m }] of bm) if (!curMetrics.has(id)) baselineOnly.set(id, m);
+    for (const m of baselineOnly.values()) unpaired.push({ caseId: cur.id, metric: m.name, reason: 'in the baseline only' });
   }
   const curIds = new Set(current.cases.map((c) => c.id));
-  for (const base of baseline.cases) if (!curIds.has(base.id) && metricsOf(base).size) unpaired.push({ caseId: base.id, reason: 'case in the baseline only' });
+  const seenCases = new Set<string>();
+  for (const b of baselines) {
+    for (const base of b.cases) {
+      if (curIds.has(base.id) || seenCases.has(base.id) || metricsOf(base).size === 0) continue;
+      seenCases.add(base.id);
+      unpaired.push({ caseId: base.id, reason: 'case in the baseline only' });
+    }
+  }
   return { compared, unpaired };
+}
+
+/** One baseline metric from several runs' groups: all samples, their median and spread. */
+function merged(groups: Metric[]): Metric {
+  if (groups.length === 1) return groups[0]!;
+  const samples = groups.flatMap((g) => g.samples);
+  return { ...groups[0]!, samples, ...summarize(samples) };
 }

@@ -43,6 +43,8 @@ const PATTERNS: [FindingType, RegExp][] = [
   ['bug', /(^|\] )BUG:|kernel BUG at/],
   ['oops', /Oops(:| -)/],
   ['warning', /(^|\] )WARNING: /],
+  // The kernel runs from memory the firmware map does not call RAM: seen when kexec_load put a kernel into a memmap=! carve-out.
+  ['warning', /\.text \.data \.bss are not marked as E820_TYPE_RAM!/],
 ];
 
 const TIMESTAMP = /^\s*(<\d+>)?\s*\[\s*\d+\.\d+\]\s?/;

@@ -76,6 +76,11 @@ t.test('the same real samples lowered by 70 %: never a pass — a regression (ex
   }
   const tap = await parseTap(String(r.stdout));
   t.same(tap.tapErrors, []);
+  // Two baseline runs (here the same run twice): both are named, and each is a boot group of the judgement.
+  const r2 = await cli(['compare', runDir, runDir, slower]);
+  t.match(String(r2.stdout), new RegExp(`^# baseline: .*\\(${runDir}\\), .*\\(${runDir}\\)$`, 'm'));
+  if (expected.verdict === 'regression') t.match(String(r2.stdout), /boots:\n\s+baseline: 2\n\s+current: 1/);
+  t.same((await parseTap(String(r2.stdout))).tapErrors, []);
 });
 
 t.test('a baseline that is not a run folder is bad input, found before booting', async (t) => {
@@ -84,4 +89,7 @@ t.test('a baseline that is not a run folder is bad input, found before booting',
   t.match(String(r.stderr), /no such run folder/);
   const r2 = await cli(['compare', join(results, 'nope'), runDir]);
   t.equal(r2.exitCode, 2);
+  const r3 = await cli(['compare', runDir]);
+  t.equal(r3.exitCode, 2, 'one run folder is not a comparison');
+  t.match(String(r3.stderr), /at least two run folders/);
 });

@@ -217,3 +217,9 @@ t.test('taintFlags names the taint bits as the kernel does', async (t) => {
   t.equal(taintFlags(1 << 14), 'L', 'bit 14: soft lockup');
   t.equal(taintFlags(1 << 15), 'K', 'bit 15: live patch');
 });
+
+t.test('a kernel loaded outside RAM (kexec into a memmap=! carve-out) is a warning', async (t) => {
+  const fs = findFindings(lines('[    0.000000] BIOS-e820: [mem 0x0000000100000000-0x000000013fffffff] persistent (type 12)\n[    0.004000] .text .data .bss are not marked as E820_TYPE_RAM!\n[    0.004100] Memory: 3981312K/4193784K available'));
+  t.same(types(fs), ['warning']);
+  t.equal(fs[0]!.title, 'warning: .text .data .bss are not marked as E820_TYPE_RAM!');
+});

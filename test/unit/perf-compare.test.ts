@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULT_JUDGE, judge } from '../../harness/perf/judge.js';
+import { betweenBootNoise, DEFAULT_JUDGE, judge, withinBootNoise } from '../../harness/perf/judge.js';
 import { compareRuns } from '../../harness/perf/compare.js';
 import { comparisonTap, hasRegression } from '../../harness/perf/compare-tap.js';
 import { metric } from '../../harness/perf/metrics.js';
@@ -30,15 +30,54 @@ t.test('judge: too wide a spread, too few samples, or not significant → inconc
   t.match(wild.why, /spread too wide/);
   t.match(judge([100, 101], [50, 51], 'higher').why, /too few samples/);
   // The medians differ by more than the floor, but the samples overlap: the rank test does not back it.
-  const overlap = judge([100, 100, 100, 100, 60], [90, 90, 90, 100, 100], 'higher');
+  const overlap = judge([100, 100, 100, 100, 60], [85, 85, 85, 100, 100], 'higher');
   t.equal(overlap.verdict, 'inconclusive', overlap.why);
   t.match(overlap.why, /not significant/);
 });
 
 t.test('judge: a fixed floor stops tiny but consistent changes from failing', async (t) => {
-  const j = judge([100, 100, 100], [98, 98, 98], 'higher');
+  const j = judge([100, 100, 100], [98, 98, 98], 'higher', { ...DEFAULT_JUDGE, bootNoise: 0 });
   t.equal(j.verdict, 'unchanged');
   t.equal(j.threshold, DEFAULT_JUDGE.floor);
+});
+
+t.test('judge: with one boot per side, the boot-to-boot noise is the assumed figure', async (t) => {
+  const j = judge([100, 100, 100], [98, 98, 98], 'higher');
+  t.equal(j.betweenBootSource, 'assumed');
+  t.equal(j.betweenBoot, DEFAULT_JUDGE.bootNoise);
+  t.same(j.boots, { baseline: 1, current: 1 });
+  t.ok(Math.abs(j.threshold - DEFAULT_JUDGE.z * DEFAULT_JUDGE.bootNoise * Math.SQRT2) < 1e-9, `threshold z·τ·√2 with no within-boot noise (${j.threshold})`);
+});
+
+t.test('judge: several baseline boots measure the boot-to-boot noise', async (t) => {
+  const cur = [[80, 81, 79, 80, 80, 81, 79, 80]];
+  // Three baseline boots that agree: a 20 % drop is a regression, and the threshold is well under 20 %.
+  const tight = judge([[100, 101, 99, 100], [101, 100, 102, 101], [99, 100, 98, 99]], cur, 'higher');
+  t.equal(tight.verdict, 'regression', tight.why);
+  t.same(tight.boots, { baseline: 3, current: 1 });
+  t.ok(tight.threshold < 0.15, `threshold ${tight.threshold}`);
+  // Three baseline boots whose medians differ by ±20 %: the same drop is within what boots do.
+  const loose = judge([[100, 101, 99, 100], [120, 121, 119, 120], [80, 81, 79, 80]], cur, 'higher');
+  t.equal(loose.betweenBootSource, 'measured');
+  t.ok(loose.betweenBoot > 0.15, `τ measured ${loose.betweenBoot}`);
+  t.not(loose.verdict, 'regression', loose.why);
+  t.ok(loose.threshold > 0.2, `threshold ${loose.threshold}`);
+  // A flat list is one boot, as before.
+  t.same(judge([100, 101, 99], [80, 81, 79], 'higher').boots, { baseline: 1, current: 1 });
+});
+
+t.test('judge: a noisy current run widens the threshold by its own noise only', async (t) => {
+  const base = [100, 101, 99, 100, 100, 101, 99, 100];
+  const noisyCur = [60, 75, 55, 70, 62, 58, 72, 66];
+  const j = judge(base, noisyCur, 'higher');
+  t.equal(j.verdict, 'regression', `a 35 % drop with a noisy current side is still caught: ${j.why}`);
+});
+
+t.test('noise helpers', async (t) => {
+  t.equal(withinBootNoise([[100, 100, 100], [5]]), 0, 'a one-sample group adds nothing');
+  t.equal(betweenBootNoise([[100]]), undefined, 'one boot: not measurable');
+  t.ok(Math.abs(betweenBootNoise([[90], [110]])! - Math.SQRT2 * 0.1) < 1e-9, 'relative SD of boot medians about their mean');
+  t.ok(Math.abs(betweenBootNoise([[90], [110]], [[45], [55]])! - Math.SQRT2 * 0.1) < 1e-9, 'pooled over sides, each about its own mean');
 });
 
 // ------------------------------------------------------------- run pairing
@@ -124,4 +163,25 @@ t.test('nothing paired: a valid empty plan', async (t) => {
   t.same(tap.tapErrors, []);
   t.ok(tap.ok);
   t.match(text, /# unpaired: x: no such case in the baseline/);
+});
+
+t.test('several baseline runs: each identical one is a boot group; a differing one is left out', async (t) => {
+  const cur = runOf([caseOf('a', [bw([80, 81, 79, 80, 80])])]);
+  const boots = [
+    runOf([caseOf('a', [bw([100, 101, 99, 100])])]),
+    runOf([caseOf('a', [bw([101, 100, 102, 101])])]),
+    runOf([caseOf('a', [bw([99, 100, 98, 99])])]),
+    runOf([caseOf('a', [bw([10, 10, 10, 10])], { accel: { accel: 'kvm', reason: '' } })]),
+  ];
+  const c = compareRuns(boots, cur);
+  t.equal(c.compared.length, 1);
+  const x = c.compared[0]!;
+  t.same(x.judgement.boots, { baseline: 3, current: 1 }, 'the KVM run is not a group');
+  t.equal(x.baseline.samples.length, 12, 'the baseline metric holds every sample of the groups');
+  t.equal(x.baseline.median, 100);
+  t.equal(x.judgement.verdict, 'regression', x.judgement.why);
+  const text = comparisonTap(c, { baseline: 'b1, b2, b3', current: 'c' });
+  t.match(text, /betweenBoot: .* \((measured|assumed)\)/);
+  t.match(text, /boots:\n\s+baseline: 3\n\s+current: 1/);
+  t.same(compareRuns([boots[3]!], cur).unpaired.map((u) => u.reason), ['accel differs from the baseline: not comparable']);
 });
