@@ -1,5 +1,5 @@
 import t from 'tap';
-import { reproScript, type ReproManifest } from '../../harness/results/repro.js';
+import { interactiveArgv, reproScript, type ReproManifest } from '../../harness/results/repro.js';
 
 const base: ReproManifest = {
   caseId: 'label-persistence[reboot=power-cycle]',
@@ -23,4 +23,11 @@ t.test('a RAM-file machine gets its overlay made again before QEMU starts', asyn
 
 t.test('a snapshot machine needs nothing made', async (t) => {
   t.notMatch(reproScript(base, '/r/repro'), /qemu-img|mkdir/);
+});
+
+t.test("the reproducer puts the console on the terminal, whichever way the run recorded it", async (t) => {
+  for (const chardev of ['file,id=con0,path=/results/r/case/console.log,append=on', 'stdio,id=con0,signal=off']) {
+    const argv = interactiveArgv(['-chardev', chardev, '-serial', 'chardev:con0'], '@PORT@', '@QMP@');
+    t.same(argv, ['-chardev', 'stdio,id=con0,mux=on,signal=off', '-serial', 'chardev:con0'], chardev);
+  }
 });
