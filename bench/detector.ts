@@ -22,7 +22,7 @@
  *
  *   npx tsx bench/detector.ts --collect 4 --repeat 8             # boot 2×4 times, then evaluate
  *   npx tsx bench/detector.ts --unchanged DIR [--slowed DIR]      # evaluate run folders in DIRs
- *   options: --n 5,8 (samples per boot) --boots 1,4 (baseline boots) --z 3 --boot-noise 0.03
+ *   options: --scenario FILE (default bench/detector-scenario.yaml) --n 5,8 (samples per boot) --boots 1,4 (baseline boots) --z 3 --boot-noise 0.03
  */
 import { execa } from 'execa';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
@@ -39,6 +39,7 @@ const { values: o, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     collect: { type: 'string' },
+    scenario: { type: 'string', default: join(root, 'bench/detector-scenario.yaml') },
     repeat: { type: 'string', default: '10' },
     throttle: { type: 'string', default: '80' },
     unchanged: { type: 'string' },
@@ -88,7 +89,7 @@ async function throttleGroup(percent: number): Promise<string> {
 
 async function runOnce(results: string, repeat: number, group?: string): Promise<void> {
   const t0 = Date.now();
-  const child = execa('node', [join(root, 'bin/ramdax-harness.js'), 'run', join(root, 'bench/detector-scenario.yaml'), '--repeat', String(repeat), '--results', results], { cwd: root, reject: false, stdin: 'ignore' });
+  const child = execa('node', [join(root, 'bin/ramdax-harness.js'), 'run', resolve(o.scenario!), '--repeat', String(repeat), '--results', results], { cwd: root, reject: false, stdin: 'ignore' });
   // Node needs seconds before it starts QEMU, which inherits the group.
   if (group && child.pid) await writeFile(join(group, 'cgroup.procs'), String(child.pid));
   const r = await child;

@@ -13,11 +13,13 @@ function dir(t: { teardown(fn: () => void): void }): string {
   return d;
 }
 
+const fast = { readDelayMs: 10 };
+
 t.test('a tail delivers what is appended, in order, from the end it opened at', async (t) => {
   const f = join(dir(t), 'console.log');
   writeFileSync(f, 'from an earlier boot\n');
   const got: string[] = [];
-  const tail = new FileTail(f, (b) => got.push(b.toString()), 10);
+  const tail = new FileTail(f, (b) => got.push(b.toString()), fast);
   appendFileSync(f, 'one ');
   await sleep(60);
   appendFileSync(f, 'two ');
@@ -35,20 +37,38 @@ t.test('a tail delivers what is appended, in order, from the end it opened at', 
   t.equal(tail.error, undefined);
 });
 
+t.test('a quiet file costs no reads; the first byte after the quiet wakes the tail at once', async (t) => {
+  const f = join(dir(t), 'console.log');
+  const got: string[] = [];
+  const tail = new FileTail(f, (b) => got.push(b.toString()), fast);
+  t.teardown(() => tail.close());
+  appendFileSync(f, 'boot\n');
+  await sleep(150);
+  const quiet = { ...tail.stats };
+  t.ok(quiet.wakes >= 1, 'the write woke it');
+  await sleep(300);
+  t.same(tail.stats, quiet, 'no reads at all while the file is quiet');
+  const at = Date.now();
+  appendFileSync(f, 'panic\n');
+  while (!got.join('').includes('panic') && Date.now() - at < 2000) await sleep(2);
+  t.ok(Date.now() - at < 500, `seen ${Date.now() - at} ms after the write`);
+  t.equal(got.join(''), 'boot\npanic\n');
+});
+
 t.test('a tail creates a missing file (QEMU appends to it later)', async (t) => {
   const f = join(dir(t), 'new.log');
   const got: string[] = [];
-  const tail = new FileTail(f, (b) => got.push(b.toString()), 10);
+  const tail = new FileTail(f, (b) => got.push(b.toString()), fast);
   appendFileSync(f, 'hello');
   tail.close();
   t.equal(got.join(''), 'hello');
 });
 
-t.test('a read error stops the tail and is kept, never thrown from the timer', async (t) => {
+t.test('a read error stops the tail and is kept, never thrown from a timer or watcher', async (t) => {
   // A FIFO opens like a file, but a positioned read of it fails (ESPIPE).
   const f = join(dir(t), 'fifo');
   execFileSync('mkfifo', [f]);
-  const tail = new FileTail(f, () => t.fail('no data expected'), 5);
+  const tail = new FileTail(f, () => t.fail('no data expected'), fast);
   await sleep(30);
   t.match(tail.error?.message ?? '', /ESPIPE/);
   tail.close();
