@@ -3,9 +3,11 @@ import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher } from 
 export interface TailOptions {
   /** Delay from a change to the read that collects it (and between reads while the file keeps growing). */
   readDelayMs: number;
+  /** While waiting for a change, read anyway this often: a file system whose change events never come still gets read. */
+  safetyMs: number;
 }
 
-export const DEFAULT_TAIL: TailOptions = { readDelayMs: 50 };
+export const DEFAULT_TAIL: TailOptions = { readDelayMs: 50, safetyMs: 1000 };
 
 /**
  * Follows a file another process appends to (QEMU's console file) and hands
@@ -15,10 +17,9 @@ export const DEFAULT_TAIL: TailOptions = { readDelayMs: 50 };
  *    serial console one byte at a time, and a pipe woke the harness for nearly
  *    every byte (about 13,000 reads in one boot);
  *  - while the file keeps growing it reads every `readDelayMs`; the first read
- *    that finds nothing goes back to waiting, so a quiet guest costs no
- *    wake-ups at all. Steady polling (20 Hz, or 20 Hz for 0.5 s after each
- *    line) made the guest's fio numbers bimodal under TCG: a 4 KiB read p50 of
- *    10 or 15 µs per 2 s sample (bench/detector-results.md).
+ *    that finds nothing goes back to waiting, so a quiet guest (a long fio
+ *    run) costs one wake-up a second (`safetyMs`, in case change events never
+ *    come), where a steady poll would wake 20 times a second.
  * If watching fails, it falls back to reading every `readDelayMs`.
  *
  * `sink` gets a view of a reused buffer: it must consume it synchronously.
@@ -31,7 +32,8 @@ export class FileTail {
   readonly stats = { reads: 0, emptyReads: 0, wakes: 0 };
   private pos: number;
   private fd: number | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readTimer: NodeJS.Timeout | undefined;
+  private safetyTimer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private watchFailed = false;
   private readonly buf = Buffer.allocUnsafe(64 * 1024);
@@ -76,11 +78,10 @@ export class FileTail {
 
   /** Read in `readDelayMs`, not watching meanwhile; then read again or go back to waiting. */
   private schedule(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
-    if (this.timer || this.fd === undefined) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.stopWaiting();
+    if (this.readTimer || this.fd === undefined) return;
+    this.readTimer = setTimeout(() => {
+      this.readTimer = undefined;
       if (this.drain() > 0 || this.watchFailed) this.schedule();
       else this.waitForChange();
     }, this.o.readDelayMs).unref();
@@ -99,6 +100,9 @@ export class FileTail {
       this.schedule();
       return;
     }
+    this.safetyTimer = setInterval(() => {
+      if (this.drain() > 0) this.schedule();
+    }, this.o.safetyMs).unref();
     // Bytes written before the watch began raise no event: look once more.
     if (this.drain() > 0) this.schedule();
   }
@@ -108,11 +112,17 @@ export class FileTail {
     this.schedule();
   }
 
-  private stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+  private stopWaiting(): void {
     this.watcher?.close();
     this.watcher = undefined;
+    clearInterval(this.safetyTimer);
+    this.safetyTimer = undefined;
+  }
+
+  private stop(): void {
+    this.stopWaiting();
+    clearTimeout(this.readTimer);
+    this.readTimer = undefined;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }

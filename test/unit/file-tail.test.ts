@@ -13,7 +13,7 @@ function dir(t: { teardown(fn: () => void): void }): string {
   return d;
 }
 
-const fast = { readDelayMs: 10 };
+const fast = { readDelayMs: 10, safetyMs: 1000 };
 
 t.test('a tail delivers what is appended, in order, from the end it opened at', async (t) => {
   const f = join(dir(t), 'console.log');
@@ -47,7 +47,7 @@ t.test('a quiet file costs no reads; the first byte after the quiet wakes the ta
   const quiet = { ...tail.stats };
   t.ok(quiet.wakes >= 1, 'the write woke it');
   await sleep(300);
-  t.same(tail.stats, quiet, 'no reads at all while the file is quiet');
+  t.same(tail.stats, quiet, "no reads at all while the file is quiet (under safetyMs)");
   const at = Date.now();
   appendFileSync(f, 'panic\n');
   while (!got.join('').includes('panic') && Date.now() - at < 2000) await sleep(2);
@@ -87,4 +87,13 @@ t.test('the console decodes a UTF-8 character split across two reads', async (t)
   c.push(Buffer.from('tail without newline'));
   c.end();
   t.same(c.linesFrom(0).map((l) => l.text), ['µs ok', 'tail without newline']);
+});
+
+t.test('while waiting for a change, a slow safety read still looks (for file systems without change events)', async (t) => {
+  const f = join(dir(t), 'console.log');
+  const tail = new FileTail(f, () => undefined, { readDelayMs: 10, safetyMs: 30 });
+  t.teardown(() => tail.close());
+  const before = tail.stats.emptyReads;
+  await sleep(200);
+  t.ok(tail.stats.emptyReads - before >= 3, `safety reads while quiet: ${tail.stats.emptyReads - before}`);
 });
