@@ -23,7 +23,8 @@ interface RunFlags {
   qemu: string;
   sshPort?: number;
   repeat?: number;
-  baseline: string[];
+  /** Only `run` has --baseline (repeatable); `repro` has none. */
+  baseline?: string[];
   kernel: string[];
 }
 
@@ -61,7 +62,8 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
   await checkFetched(o.cache, o.kernel);
   const cases = o.repeat ? withRepeats(loaded, o.repeat) : loaded;
   // A bad baseline is bad input: found out before anything boots.
-  for (const b of o.baseline) await readRun(b);
+  const baselines = o.baseline ?? [];
+  for (const b of baselines) await readRun(b);
   const version = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')).version as string;
   const { exitCode, run } = await runCases({
     cases,
@@ -74,9 +76,9 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
     version,
     firstSshPort: o.sshPort,
   });
-  const judged = o.baseline.length ? await judgeAgainst(o.baseline, run.dir) : 0;
+  const judged = baselines.length ? await judgeAgainst(baselines, run.dir) : 0;
   // The report's baseline section shows the first baseline run.
-  await reportOf(run.dir, o.baseline[0]);
+  await reportOf(run.dir, baselines[0]);
   return Math.max(exitCode, judged);
 }
 
