@@ -173,16 +173,25 @@ t.test('repro bundle: repro.sh reproduces the failure by hand, `repro` re-runs t
   await new Promise((r) => srv.once('listening', r));
   const port = (srv.address() as { port: number }).port;
   srv.close();
-  const vm = execa('bash', [join(repro, 'repro.sh')], { env: { PORT: String(port) }, reject: false, stdin: 'ignore' });
+  const vm = execa('bash', [join(repro, 'repro.sh')], { env: { PORT: String(port) }, reject: false, stdin: 'ignore', buffer: false });
   t.teardown(() => void vm.kill('SIGKILL'));
+  // repro.sh's own output (hash checks, then QEMU's console), kept for the failure message.
+  let output = '';
+  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+  vm.stdout?.on('data', keep);
+  vm.stderr?.on('data', keep);
+  let exited = false;
+  void vm.then(() => (exited = true));
   let answer: { exitCode?: number; stderr: string } | undefined;
-  for (let i = 0; i < 90 && !answer; i++) {
+  // It hashes the kernel and the 2 GiB image, then boots under TCG: on a busy host that takes minutes.
+  const deadline = Date.now() + 300_000;
+  while (!answer && !exited && Date.now() < deadline) {
     await sleep(1000);
     const r = await execa('ssh', ['-i', manifest.sshKey, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=3', 'root@127.0.0.1', manifest.failedPoint.commands[0]], { reject: false });
     if (r.exitCode !== 255) answer = { exitCode: r.exitCode, stderr: r.stderr };
   }
   vm.kill('SIGKILL');
-  t.equal(answer?.exitCode, 3, 'the failing command fails the same way by hand');
+  t.equal(answer?.exitCode, 3, `the failing command fails the same way by hand${answer ? '' : ` (no answer; repro.sh ${exited ? 'exited' : 'still running'}; its output ends: ${output.slice(-1500)})`}`);
   t.match(answer?.stderr ?? '', /something broke/);
 
   const again = await cli(['repro', repro, '--results', results]);
