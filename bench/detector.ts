@@ -33,13 +33,13 @@ import { readRun } from '../harness/cli/compare-command.js';
 import { betweenBootNoise, DEFAULT_JUDGE, judge, type JudgeOptions, type Verdict, withinBootNoise } from '../harness/perf/judge.js';
 import { median } from '../harness/perf/stats.js';
 import type { Metric } from '../harness/results/model.js';
+import { BIN, ROOT } from './harness-common.js';
 
-const root = resolve(import.meta.dirname, '..');
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     collect: { type: 'string' },
-    scenario: { type: 'string', default: join(root, 'bench/detector-scenario.yaml') },
+    scenario: { type: 'string', default: join(ROOT, 'bench/detector-scenario.yaml') },
     repeat: { type: 'string', default: '10' },
     throttle: { type: 'string', default: '80' },
     unchanged: { type: 'string' },
@@ -89,7 +89,7 @@ async function throttleGroup(percent: number): Promise<string> {
 
 async function runOnce(results: string, repeat: number, group?: string): Promise<void> {
   const t0 = Date.now();
-  const child = execa('node', [join(root, 'bin/ramdax-harness.js'), 'run', resolve(o.scenario!), '--repeat', String(repeat), '--results', results], { cwd: root, reject: false, stdin: 'ignore' });
+  const child = execa(process.execPath, [BIN, 'run', resolve(o.scenario!), '--repeat', String(repeat), '--results', results], { cwd: ROOT, reject: false, stdin: 'ignore' });
   // Node needs seconds before it starts QEMU, which inherits the group.
   if (group && child.pid) await writeFile(join(group, 'cgroup.procs'), String(child.pid));
   const r = await child;
