@@ -25,10 +25,11 @@
  *   options: --scenario FILE (default bench/detector-scenario.yaml) --n 5,8 (samples per boot) --boots 1,4 (baseline boots) --z 3 --boot-noise 0.03
  */
 import { execa } from 'execa';
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { readRun } from '../harness/cli/compare-command.js';
 import { betweenBootNoise, DEFAULT_JUDGE, judge, type JudgeOptions, type Verdict, withinBootNoise } from '../harness/perf/judge.js';
 import { median } from '../harness/perf/stats.js';
@@ -41,8 +42,10 @@ const { values: o, positionals } = parseArgs({
     collect: { type: 'string' },
     scenario: { type: 'string', default: join(ROOT, 'bench/detector-scenario.yaml') },
     repeat: { type: 'string', default: '10' },
-    throttle: { type: 'string', default: '80' },
+    throttle: { type: 'string', default: '50' },
+    'guest-cpu': { type: 'string', default: '85' },
     unchanged: { type: 'string' },
+    loaded: { type: 'string' },
     slowed: { type: 'string' },
     trials: { type: 'string', default: '2000' },
     n: { type: 'string', default: '5,8' },
@@ -87,39 +90,75 @@ async function throttleGroup(percent: number): Promise<string> {
   return dir;
 }
 
-async function runOnce(results: string, repeat: number, group?: string): Promise<void> {
+type Kind = 'unchanged' | 'loaded' | 'slowed';
+
+async function runOnce(kind: Kind, scenario: string, results: string, repeat: number, group?: string): Promise<void> {
   const t0 = Date.now();
-  const child = execa(process.execPath, [BIN, 'run', resolve(o.scenario!), '--repeat', String(repeat), '--results', results], { cwd: ROOT, reject: false, stdin: 'ignore' });
+  const child = execa(process.execPath, [BIN, 'run', scenario, '--repeat', String(repeat), '--results', results], { cwd: ROOT, reject: false, stdin: 'ignore' });
   // Node needs seconds before it starts QEMU, which inherits the group.
   if (group && child.pid) await writeFile(join(group, 'cgroup.procs'), String(child.pid));
   const r = await child;
-  process.stderr.write(`${group ? 'slowed   ' : 'unchanged'} boot: exit ${r.exitCode} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  process.stderr.write(`${kind.padEnd(9)} boot: exit ${r.exitCode} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 
-async function collect(k: number, repeat: number, throttle: number): Promise<{ unchanged: string; slowed: string }> {
+/**
+ * The guest-side slowdown: the scenario with one first step that puts the
+ * guest's sshd — so fio and every later command — in a cgroup v2 capped at
+ * `percent` % of a CPU. The steps the metrics come from are unchanged.
+ */
+async function slowedScenario(dir: string, percent: number): Promise<string> {
+  const doc = parseYaml(await readFile(resolve(o.scenario!), 'utf8')) as { steps: unknown[]; [k: string]: unknown };
+  const cg = '/sys/fs/cgroup';
+  const quota = Math.round(percent * 1000);
+  const inject = [
+    `mountpoint -q ${cg} || mount -t cgroup2 none ${cg}`,
+    `echo +cpu > ${cg}/cgroup.subtree_control`,
+    `mkdir -p ${cg}/detector-slowed`,
+    `echo "${quota} 100000" > ${cg}/detector-slowed/cpu.max`,
+    `for p in $(pgrep sshd); do echo $p > ${cg}/detector-slowed/cgroup.procs; done`,
+    `grep -q detector-slowed /proc/self/cgroup`,
+  ].join(' && ');
+  doc.steps = [{ run: inject }, ...doc.steps];
+  const file = join(dir, 'slowed-scenario.yaml');
+  await writeFile(file, stringifyYaml(doc));
+  return file;
+}
+
+/**
+ * K boots of each kind, interleaved: unchanged; loaded (the same scenario,
+ * the harness and its QEMU in a host cpu cgroup capped at `throttle` % of one
+ * CPU: a slower, busier host, not a different guest); slowed (the guest's
+ * commands capped at `guestCpu` % by a cgroup inside the guest).
+ */
+async function collect(k: number, repeat: number, throttle: number, guestCpu: number): Promise<Record<Kind, string>> {
   const root_ = await mkdtemp(join(tmpdir(), 'ramdax-detector-'));
-  const dirs = { unchanged: join(root_, 'unchanged'), slowed: join(root_, 'slowed') };
+  const dirs: Record<Kind, string> = { unchanged: join(root_, 'unchanged'), loaded: join(root_, 'loaded'), slowed: join(root_, 'slowed') };
   const group = await throttleGroup(throttle);
-  process.stderr.write(`collecting into ${root_}: ${k} unchanged and ${k} slowed boots (cgroup ${group}, ${throttle} % of one CPU), alternating\n`);
+  const slowed = await slowedScenario(root_, guestCpu);
+  process.stderr.write(`collecting into ${root_}: ${k} boots each of unchanged, loaded (host cgroup ${group}, ${throttle} % of one CPU) and slowed (guest cgroup, ${guestCpu} % of a CPU)\n`);
   for (let i = 0; i < k; i++) {
-    await runOnce(dirs.unchanged, repeat);
-    await runOnce(dirs.slowed, repeat, group);
+    await runOnce('unchanged', resolve(o.scenario!), dirs.unchanged, repeat);
+    await runOnce('loaded', resolve(o.scenario!), dirs.loaded, repeat, group);
+    await runOnce('slowed', slowed, dirs.slowed, repeat);
   }
   return dirs;
 }
 
-const runsIn = async (dir: string | undefined) => (dir ? (await readdir(dir)).sort().map((d) => join(dir, d)) : []);
-const sets_ = o.collect ? await collect(Number(o.collect), Number(o.repeat), Number(o.throttle)) : { unchanged: o.unchanged, slowed: o.slowed };
+const runsIn = async (dir: string | undefined) => (dir ? (await readdir(dir)).filter((d) => !d.endsWith('.yaml')).sort().map((d) => join(dir, d)) : []);
+const sets_ = o.collect
+  ? await collect(Number(o.collect), Number(o.repeat), Number(o.throttle), Number(o['guest-cpu']))
+  : { unchanged: o.unchanged, loaded: o.loaded, slowed: o.slowed };
 const baseDirs = [...(await runsIn(sets_.unchanged)), ...positionals];
+const loadedDirs = await runsIn(sets_.loaded);
 const slowDirs = await runsIn(sets_.slowed);
 if (baseDirs.length === 0) {
-  process.stderr.write('usage: tsx bench/detector.ts [--collect K --repeat R --throttle PCT] [--unchanged DIR --slowed DIR] [run-dir...]\n');
+  process.stderr.write('usage: tsx bench/detector.ts [--collect K --repeat R --throttle PCT --guest-cpu PCT] [--unchanged DIR --loaded DIR --slowed DIR] [run-dir...]\n');
   process.exit(2);
 }
 
 /** metric (case + point + name) → its sample sets, one per run (boot), unchanged and slowed. */
-const pools = new Map<string, { m: Metric; base: number[][]; slow: number[][] }>();
-async function gather(dirs: string[], which: 'base' | 'slow') {
+const pools = new Map<string, { m: Metric; base: number[][]; loaded: number[][]; slow: number[][] }>();
+async function gather(dirs: string[], which: 'base' | 'loaded' | 'slow') {
   for (const dir of dirs) {
     const run = await readRun(dir);
     for (const c of run.cases) {
@@ -127,7 +166,7 @@ async function gather(dirs: string[], which: 'base' | 'slow') {
         for (const m of p.metrics ?? []) {
           if (m.samples.length < 6) continue;
           const id = `${c.id} > ${p.name} > ${m.name}`;
-          const e = pools.get(id) ?? { m, base: [], slow: [] };
+          const e = pools.get(id) ?? { m, base: [], loaded: [], slow: [] };
           e[which].push(m.samples);
           pools.set(id, e);
         }
@@ -136,6 +175,7 @@ async function gather(dirs: string[], which: 'base' | 'slow') {
   }
 }
 await gather(baseDirs, 'base');
+await gather(loadedDirs, 'loaded');
 await gather(slowDirs, 'slow');
 
 type Injection = { label: string; apply: (x: number, m: Metric) => number };
@@ -173,25 +213,28 @@ if (bootCounts.length === 0) {
   process.exit(2);
 }
 const pc = (x: number) => `${(x * 100).toFixed(1).padStart(5)} %`;
-process.stdout.write(`detector: z=${judgeOpts.z} floor=${judgeOpts.floor} alpha=${judgeOpts.alpha} maxThreshold=${judgeOpts.maxThreshold} bootNoise=${judgeOpts.bootNoise}; ${baseDirs.length} unchanged and ${slowDirs.length} slowed real run(s); ${trials} resampled comparisons per figure (seed ${o.seed})\n`);
+process.stdout.write(`detector: z=${judgeOpts.z} floor=${judgeOpts.floor} alpha=${judgeOpts.alpha} maxThreshold=${judgeOpts.maxThreshold} bootNoise=${judgeOpts.bootNoise}; ${baseDirs.length} unchanged, ${loadedDirs.length} loaded-host and ${slowDirs.length} slowed real run(s); ${trials} resampled comparisons per figure (seed ${o.seed})\n`);
 /** A metric the real slowdown moved by at least this much counts towards "real slowdown detected". */
 const AFFECTED = 0.1;
-type Tot = { falseVerdict: number[]; inconclusive: number[]; real: number[]; arith: number[]; threshold: number[] };
+type Tot = { falseVerdict: number[]; loadedFalse: number[]; inconclusive: number[]; real: number[]; arith: number[]; threshold: number[] };
 const totals = new Map<string, Tot>();
-for (const [id, { m, base, slow }] of pools) {
+const medians = (xs: number[][]) => xs.map((x) => median(x).toPrecision(4)).join(', ');
+for (const [id, { m, base, loaded, slow }] of pools) {
   const all = base.flat();
   const effect = slow.length ? median(slow.flat()) / median(all) - 1 : NaN;
   const worse = m.better === 'higher' ? -effect : effect;
-  process.stdout.write(`\n${id} [${m.unit}, ${m.better} is better]: unchanged ${base.length} boot(s) × ${base.map((x) => x.length).join('/')} samples, median ${median(all).toPrecision(4)}, within-boot noise ${pc(withinBootNoise(base))}, per-boot medians ${base.map((x) => median(x).toPrecision(4)).join(', ')} (boot-to-boot ${pc(betweenBootNoise(base) ?? NaN)})${slow.length ? `; slowed ${slow.length} boot(s), per-boot medians ${slow.map((x) => median(x).toPrecision(4)).join(', ')}, measured change ${(effect * 100).toFixed(1)} %` : ''}\n`);
+  process.stdout.write(`\n${id} [${m.unit}, ${m.better} is better]: unchanged ${base.length} boot(s) × ${base.map((x) => x.length).join('/')} samples, median ${median(all).toPrecision(4)}, within-boot noise ${pc(withinBootNoise(base))}, per-boot medians ${medians(base)} (boot-to-boot ${pc(betweenBootNoise(base) ?? NaN)})${loaded.length ? `; loaded host ${loaded.length} boot(s), per-boot medians ${medians(loaded)}` : ''}${slow.length ? `; slowed ${slow.length} boot(s), per-boot medians ${medians(slow)}, measured change ${(effect * 100).toFixed(1)} %` : ''}\n`);
   for (const boots of bootCounts) {
     for (const n of ns) {
       const a = rates(base, undefined, m, n, boots, NONE, trials);
       const c = rates(base, undefined, m, n, boots, SLOW, trials);
       const r = slow.length ? rates(base, slow, m, n, boots, NONE, trials) : undefined;
-      process.stdout.write(`  baseline ${boots} boot(s), n=${n}: unchanged → false verdict ${pc(a.regression + a.improvement)} (inconclusive ${pc(a.inconclusive)}, threshold ${pc(a.threshold)})${r ? ` | slowed boots → regression ${pc(r.regression)} (inconclusive ${pc(r.inconclusive)})` : ''} | ${SLOW.label} → regression ${pc(c.regression)}\n`);
+      const l = loaded.length ? rates(base, loaded, m, n, boots, NONE, trials) : undefined;
+      process.stdout.write(`  baseline ${boots} boot(s), n=${n}: unchanged → false verdict ${pc(a.regression + a.improvement)} (inconclusive ${pc(a.inconclusive)}, threshold ${pc(a.threshold)})${l ? ` | loaded host → false verdict ${pc(l.regression + l.improvement)}` : ''}${r ? ` | slowed boots → regression ${pc(r.regression)} (inconclusive ${pc(r.inconclusive)})` : ''} | ${SLOW.label} → regression ${pc(c.regression)}\n`);
       const key = `baseline ${boots} boot(s), n=${n}`;
-      const tot = totals.get(key) ?? { falseVerdict: [], inconclusive: [], real: [], arith: [], threshold: [] };
+      const tot = totals.get(key) ?? { falseVerdict: [], loadedFalse: [], inconclusive: [], real: [], arith: [], threshold: [] };
       tot.falseVerdict.push(a.regression + a.improvement);
+      if (l) tot.loadedFalse.push(l.regression + l.improvement);
       tot.inconclusive.push(a.inconclusive);
       tot.arith.push(c.regression);
       tot.threshold.push(a.threshold);
@@ -204,5 +247,6 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 process.stdout.write(`\nmean over all ${pools.size} metrics (real slowdown: over the metrics it made ≥ ${AFFECTED * 100} % worse):\n`);
 for (const [key, t] of totals) {
   const real = t.real.length ? `, real slowdown detected ${pc(mean(t.real))} (min ${pc(Math.min(...t.real))}, ${t.real.length} metrics)` : '';
-  process.stdout.write(`  ${key}: false verdicts ${pc(mean(t.falseVerdict))} (max ${pc(Math.max(...t.falseVerdict))}), inconclusive ${pc(mean(t.inconclusive))}, median threshold ${pc(median(t.threshold))}; arithmetic 20 % detected ${pc(mean(t.arith))} (min ${pc(Math.min(...t.arith))})${real}\n`);
+  const loadedFalse = t.loadedFalse.length ? `, loaded host: false verdicts ${pc(mean(t.loadedFalse))} (max ${pc(Math.max(...t.loadedFalse))})` : '';
+  process.stdout.write(`  ${key}: false verdicts ${pc(mean(t.falseVerdict))} (max ${pc(Math.max(...t.falseVerdict))})${loadedFalse}, inconclusive ${pc(mean(t.inconclusive))}, median threshold ${pc(median(t.threshold))}; arithmetic 20 % detected ${pc(mean(t.arith))} (min ${pc(Math.min(...t.arith))})${real}\n`);
 }

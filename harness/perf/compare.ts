@@ -5,8 +5,9 @@ import { summarize } from './stats.js';
 
 /**
  * Pairs the metrics of two runs (pure). A metric is compared only when its case
- * id, the case's kernel (release and file hashes), command line, image hash and
- * accelerator, and the metric's name, unit and key are all identical.
+ * id, the case's kernel (release and file hashes), command line, image hash,
+ * accelerator, clock (host or icount) and machine shape, and the metric's
+ * name, unit and key are all identical.
  */
 export interface Compared {
   caseId: string;
@@ -38,14 +39,22 @@ export function caseIdentity(c: CaseResult): Record<string, unknown> {
     cmdline: c.cmdline,
     imageSha256: c.image?.sha256,
     accel: c.accel?.accel,
+    // Instruction-counted time and host time measure different things (runs from before icount existed used host time).
+    clock: c.machine?.icount === undefined ? 'host' : `icount shift=${c.machine.icount}`,
   };
 }
+
+/** Compared only when both runs recorded them (older runs did not record the machine's shape). */
+const machineShape = (c: CaseResult): Record<string, unknown> => ({ machineType: c.machine?.type, cpus: c.machine?.cpus, memoryBytes: c.machine?.memoryBytes });
 
 /** The first field where two cases differ, or undefined. */
 export function identityDiff(a: CaseResult, b: CaseResult): string | undefined {
   const ia = caseIdentity(a);
   const ib = caseIdentity(b);
   for (const k of Object.keys(ia)) if (JSON.stringify(ia[k]) !== JSON.stringify(ib[k])) return k;
+  const ma = machineShape(a);
+  const mb = machineShape(b);
+  for (const k of Object.keys(ma)) if (ma[k] !== undefined && mb[k] !== undefined && ma[k] !== mb[k]) return k;
   return undefined;
 }
 

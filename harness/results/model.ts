@@ -87,6 +87,8 @@ export interface CaseResult {
   /** rootfs: the cached image file (a per-machine overlay's backing file). */
   image?: { name: string; sha256: string; rootfs?: string };
   accel?: { accel: string; reason: string };
+  /** The guest machine's shape; icount when guest time was counted in instructions (perf figures then follow the guest, not the host). */
+  machine?: { type: string; cpus: number; memoryBytes: number; icount?: number };
   cmdline?: string;
   qemuArgv?: string[];
   boot: BootTimes;

@@ -79,7 +79,7 @@ export async function runBootGroup(
       const bootStart = Date.now();
       try {
         const inputs = await prepareBoot(s, env);
-        describeBoot(result, inputs);
+        describeBoot(result, inputs, s.machine);
         m = await startMachine(s, inputs, { bootId: c.id, name: `ramdax-harness:${env.store.run.runId}:${c.id}`, consoleFile: join(dir, 'console.log'), env, teardown, progress });
         Object.assign(result, { boot: progress.boot, qemuArgv: progress.argv, sshPort: progress.port, bootId: c.id });
         const fb = progress.failedBoots;
@@ -88,7 +88,7 @@ export async function runBootGroup(
           kind: 'boot',
           status: 'pass',
           durationMs: Date.now() - bootStart,
-          details: { ...progress.boot, accel: result.accel, kernel: inputs.kernel.release, ...(group.length > 1 ? { sharedBy: group.length } : {}), ...(fb.length ? { flakyBoot: fb } : {}) },
+          details: { ...progress.boot, accel: result.accel, ...(s.machine.icount !== undefined ? { icount: s.machine.icount } : {}), kernel: inputs.kernel.release, ...(group.length > 1 ? { sharedBy: group.length } : {}), ...(fb.length ? { flakyBoot: fb } : {}) },
           metrics: bootMetrics(progress.boot),
         });
       } catch (err) {
@@ -111,7 +111,7 @@ export async function runBootGroup(
         continue;
       }
     } else {
-      describeBoot(result, m.inputs);
+      describeBoot(result, m.inputs, s.machine);
       Object.assign(result, { qemuArgv: m.progress.argv, sshPort: m.port, bootId: m.bootId });
       result.files.console = relative(env.store.dir, join(env.store.caseDir(m.bootId), 'console.log'));
       await emit({ name: `boot (shared with ${m.bootId})`, kind: 'boot', status: 'pass', durationMs: 0, details: { sharedBoot: m.bootId } });
@@ -149,11 +149,12 @@ function newResult(c: Case, runDir: string, dir: string): CaseResult {
   };
 }
 
-function describeBoot(result: CaseResult, inputs: Machine['inputs']): void {
+function describeBoot(result: CaseResult, inputs: Machine['inputs'], machine: Scenario['machine']): void {
   const k = inputs.kernel;
   result.kernel = { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: k.kind ?? 'debian', capabilities: capabilitiesOf(k) };
   result.image = { name: inputs.image.name, sha256: inputs.image.sha256, rootfs: inputs.image.rootfs };
   result.accel = inputs.accel;
+  result.machine = { type: machine.type, cpus: machine.cpus, memoryBytes: machine.memory, ...(machine.icount !== undefined ? { icount: machine.icount } : {}) };
   result.cmdline = inputs.cmdline;
 }
 

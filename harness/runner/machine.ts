@@ -78,11 +78,17 @@ let qmpCounter = 0;
 export async function prepareBoot(s: Scenario, env: MachineEnv): Promise<BootInputs> {
   const kernel = await currentKernel(env.cacheDir, s.kernel);
   const image = await currentImage(env.cacheDir, s.image);
-  const accel = await resolveAccel(kernel.vmlinuz, env.qemuBinary);
-  if (s.machine.accel === 'kvm' && accel.accel !== 'kvm') throw new HarnessError('infra', `scenario requires KVM: ${accel.reason}`);
   const noReboot = !needsReset(s);
   const cmdline = [...baseCmdline({ initrd: !!kernel.initrd, noReboot }), ...s.memmap.map(formatMemmapArg), ...s.cmdline].join(' ');
-  return { kernel, image, accel: { accel: s.machine.accel === 'tcg' ? 'tcg' : accel.accel, reason: accel.reason }, cmdline, noReboot };
+  return { kernel, image, accel: await chooseAccel(s, kernel.vmlinuz, env.qemuBinary), cmdline, noReboot };
+}
+
+async function chooseAccel(s: Scenario, vmlinuz: string, qemu: string): Promise<BootInputs['accel']> {
+  // Instruction counting exists only in TCG: no KVM probe boot is needed.
+  if (s.machine.icount !== undefined) return { accel: 'tcg', reason: `machine.icount: ${s.machine.icount} (guest time counted in instructions)` };
+  const accel = await resolveAccel(vmlinuz, qemu);
+  if (s.machine.accel === 'kvm' && accel.accel !== 'kvm') throw new HarnessError('infra', `scenario requires KVM: ${accel.reason}`);
+  return { accel: s.machine.accel === 'tcg' ? 'tcg' : accel.accel, reason: accel.reason };
 }
 
 export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env: MachineEnv, port: number, name: string, scratch: Disk[] = []): VmSpec {
@@ -108,6 +114,7 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
     noReboot: inputs.noReboot,
     memoryFile: files.memoryFile,
     numa: s.machine.numa,
+    icount: s.machine.icount,
     name,
   };
 }

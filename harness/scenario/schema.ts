@@ -27,8 +27,17 @@ export const Machine = z
       .array(z.object({ size: Size.refine((n) => n >= 1024 ** 2 && n <= 64 * 1024 ** 3, 'a scratch disk is between 1M and 64G') }).strict())
       .max(4)
       .default([]),
+    /**
+     * Count guest time in instructions (QEMU `-icount shift=N`: one
+     * instruction is 2^N ns of guest time; single-threaded TCG). The guest's
+     * clocks then follow its own work, not the host's speed, so fio figures
+     * barely move with host load: the setting for perf regression runs on a
+     * shared or noisy host. Implies TCG; not with `accel: kvm`.
+     */
+    icount: z.number().int().min(0).max(10).optional(),
   })
-  .strict();
+  .strict()
+  .refine((m) => m.icount === undefined || m.accel !== 'kvm', { message: 'icount counts instructions under TCG: it cannot be used with accel: kvm', path: ['icount'] });
 
 export const Timeouts = z
   .object({

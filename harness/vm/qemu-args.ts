@@ -30,6 +30,8 @@ export interface VmSpec {
   memoryFile?: string;
   /** One NUMA node holding all RAM and CPUs (an SRAT for the guest). */
   numa?: boolean;
+  /** TCG only: guest time counted in instructions, 2^icount ns each (`-icount shift=N`, single-threaded TCG). */
+  icount?: number;
   /** Shown in `ps`: lets a person (or a test) find the QEMU of a run and case. */
   name?: string;
   /** QEMU appends the serial console to this file; without it, the console is QEMU's stdout. */
@@ -50,11 +52,23 @@ export function memoryArgs(s: VmSpec): string[] {
 export const machineArgs = (s: VmSpec): string[] => [
   '-machine', s.memoryFile && !s.numa ? `${s.machine},memory-backend=ram0` : s.machine,
   ...memoryArgs(s),
-  '-accel', s.accel === 'tcg' ? 'tcg,thread=multi' : 'kvm',
+  ...accelArgs(s),
   '-cpu', s.accel === 'kvm' ? 'host' : 'max',
   '-smp', String(s.cpus),
   '-m', `${Math.floor(s.memoryBytes / 1024 ** 2)}M`,
 ];
+
+/**
+ * KVM, multi-threaded TCG, or — with icount — single-threaded TCG (QEMU does
+ * not count instructions across parallel vCPU threads) whose guest clock
+ * advances 2^shift ns per instruction; while the guest idles it follows the
+ * host clock (QEMU's default sleep=on), so timers and SSH behave as usual.
+ */
+export function accelArgs(s: Pick<VmSpec, 'accel' | 'icount'>): string[] {
+  if (s.accel === 'kvm') return ['-accel', 'kvm'];
+  if (s.icount === undefined) return ['-accel', 'tcg,thread=multi'];
+  return ['-accel', 'tcg,thread=single', '-icount', `shift=${s.icount}`];
+}
 
 export const isolationArgs = (): string[] => ['-nodefaults', '-no-user-config', '-display', 'none'];
 

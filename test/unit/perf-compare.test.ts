@@ -110,6 +110,10 @@ t.test('pairs by case id and identical kernel/cmdline/image/accel/metric key onl
     caseOf('b', [bw([100, 101, 99])]),
     caseOf('c', [bw([100, 101, 99])]),
     caseOf('d', [bw([100, 101, 99], { rw: 'read', bs: 2097152 })]),
+    caseOf('e', [bw([100, 101, 99])], { machine: { type: 'pc', cpus: 2, memoryBytes: 4 * 1024 ** 3 } }),
+    caseOf('f', [bw([100, 101, 99])], { machine: { type: 'pc', cpus: 2, memoryBytes: 4 * 1024 ** 3, icount: 3 } }),
+    caseOf('g', [bw([100, 101, 99])], { machine: { type: 'pc', cpus: 2, memoryBytes: 4 * 1024 ** 3, icount: 3 } }),
+    caseOf('h', [bw([100, 101, 99])]),
     caseOf('gone', [bw([1, 1, 1])]),
   ]);
   const cur = runOf([
@@ -117,10 +121,14 @@ t.test('pairs by case id and identical kernel/cmdline/image/accel/metric key onl
     caseOf('b', [bw([100, 100, 101])], { kernel: { name: 'debian-7.2', release: '7.2.14+deb14-amd64', source: 'debian', sha256: { vmlinuz: 'cc' }, ramdax: 'module' } }),
     caseOf('c', [bw([100, 100, 101])], { accel: { accel: 'kvm', reason: '' } }),
     caseOf('d', [bw([100, 100, 101])]),
+    caseOf('e', [bw([100, 100, 101])], { machine: { type: 'pc', cpus: 1, memoryBytes: 4 * 1024 ** 3 } }),
+    caseOf('f', [bw([100, 100, 101])], { machine: { type: 'pc', cpus: 2, memoryBytes: 4 * 1024 ** 3, icount: 3 } }),
+    caseOf('g', [bw([100, 100, 101])], { machine: { type: 'pc', cpus: 2, memoryBytes: 4 * 1024 ** 3 } }),
+    caseOf('h', [bw([100, 100, 101])], { machine: { type: 'pc', cpus: 2, memoryBytes: 4 * 1024 ** 3 } }),
     caseOf('new', [bw([1, 1, 1])]),
   ]);
   const c = compareRuns(base, cur);
-  t.same(c.compared.map((x) => x.caseId), ['a'], 'only the identical case is compared');
+  t.same(c.compared.map((x) => x.caseId), ['a', 'f', 'h'], 'identical cases (same icount; a baseline from before machines were recorded) are compared');
   t.same(
     c.unpaired.map((u) => `${u.caseId}: ${u.reason}`),
     [
@@ -128,6 +136,8 @@ t.test('pairs by case id and identical kernel/cmdline/image/accel/metric key onl
       'c: accel differs from the baseline: not comparable',
       'd: no metric with this name and key in the baseline',
       'd: in the baseline only',
+      'e: cpus differs from the baseline: not comparable',
+      'g: clock differs from the baseline: not comparable',
       'new: no such case in the baseline',
       'gone: case in the baseline only',
     ],

@@ -85,6 +85,16 @@ t.test('tcg: -accel tcg,thread=multi and -cpu max', async (t) => {
   t.equal(one(argv, '-cpu'), 'max');
 });
 
+t.test('icount: single-threaded TCG with -icount shift=N; absent otherwise', async (t) => {
+  const argv = qemuArgv(spec({ accel: 'tcg', icount: 3 }));
+  t.equal(one(argv, '-accel'), 'tcg,thread=single', 'QEMU counts instructions only without MTTCG');
+  t.equal(one(argv, '-icount'), 'shift=3');
+  t.equal(one(argv, '-cpu'), 'max');
+  t.equal(one(qemuArgv(spec({ accel: 'tcg', icount: 0 })), '-icount'), 'shift=0', 'shift 0 is a value, not "off"');
+  t.notOk(qemuArgv(spec({ accel: 'tcg' })).includes('-icount'));
+  t.notOk(qemuArgv(spec({ accel: 'kvm', icount: 3 })).includes('-icount'), 'never with KVM');
+});
+
 t.test('kvm: -accel kvm and -cpu host', async (t) => {
   const argv = qemuArgv(spec({ accel: 'kvm' }));
   t.equal(one(argv, '-accel'), 'kvm');
