@@ -1,6 +1,6 @@
 import type { BootTimes, CaseResult, RunResult, Status } from '../results/model.js';
 import { esc, fmt, fmtMs } from './escape.js';
-import { charts, deltas, keyString, metricRows, type MetricRow } from './metrics.js';
+import { accelLabel, charts, deltas, keyString, metricRows, type MetricRow } from './metrics.js';
 import { BOOT_PHASES, bootBarsSvg, groupedBarsSvg } from './svg.js';
 import { REPORT_CSS } from './style.js';
 
@@ -34,7 +34,7 @@ function firstProblem(c: CaseResult): string {
 
 function casesTable(run: RunResult): string {
   const rows = run.cases.map(
-    (c) => `<tr class="case-row row-${esc(c.status)}" id="row-${esc(c.id)}"><td><a href="#case-${esc(c.id)}">${esc(c.id)}</a></td><td>${badge(c.status)}</td><td>${esc(c.reason ?? '')}${firstProblem(c) ? `<br><small>at ${esc(firstProblem(c))}</small>` : ''}</td><td class="n">${esc(fmtMs(c.durationMs))}</td><td>${esc(c.kernel?.release ?? '–')}</td><td>${esc(c.accel?.accel ?? '–')}</td><td class="n">${c.points.filter((p) => p.status === 'pass').length}/${c.points.length}</td><td class="n">${c.points.reduce((n, p) => n + (p.findings?.length ?? 0), 0)}</td></tr>`,
+    (c) => `<tr class="case-row row-${esc(c.status)}" id="row-${esc(c.id)}"><td><a href="#case-${esc(c.id)}">${esc(c.id)}</a></td><td>${badge(c.status)}</td><td>${esc(c.reason ?? '')}${firstProblem(c) ? `<br><small>at ${esc(firstProblem(c))}</small>` : ''}</td><td class="n">${esc(fmtMs(c.durationMs))}</td><td>${esc(c.kernel?.release ?? '–')}</td><td>${esc(accelLabel(c) || '–')}</td><td class="n">${c.points.filter((p) => p.status === 'pass').length}/${c.points.length}</td><td class="n">${c.points.reduce((n, p) => n + (p.findings?.length ?? 0), 0)}</td></tr>`,
   );
   return `<section id="cases"><h2>Cases</h2><table class="cases"><thead><tr><th>case</th><th>status</th><th>reason</th><th>duration</th><th>kernel</th><th>accel</th><th>points passed</th><th>findings</th></tr></thead><tbody>
 ${rows.join('\n')}</tbody></table></section>`;

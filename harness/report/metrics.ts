@@ -1,4 +1,7 @@
-import type { Metric, RunResult } from '../results/model.js';
+import type { CaseResult, Metric, RunResult } from '../results/model.js';
+
+/** `tcg`, `kvm`, or `tcg icount=N` when guest time was counted in instructions (figures not comparable with host time). */
+export const accelLabel = (c: CaseResult): string => (c.accel ? `${c.accel.accel}${c.machine?.icount !== undefined ? ` icount=${c.machine.icount}` : ''}` : '');
 
 /** One metric of one test point, with where it came from: the unit of metrics.csv / metrics.json. */
 export interface MetricRow extends Metric {
@@ -21,7 +24,7 @@ export function metricRows(run: RunResult): MetricRow[] {
           scenario: c.scenario,
           point: p.name,
           kernel: c.kernel?.release ?? '',
-          accel: c.accel?.accel ?? '',
+          accel: accelLabel(c),
           name: m.name,
           unit: m.unit,
           better: m.better,

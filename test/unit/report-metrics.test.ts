@@ -18,6 +18,8 @@ t.test('metric rows carry case, kernel and accel', async (t) => {
   t.equal(rows.length, 12);
   t.match(rows[0], { runId: run.runId, caseId: 'perf-backends', kernel: '7.2.13+deb14-amd64', accel: 'tcg', name: 'fio:seq-read:bw', point: 'fio seq-read on 4 backends' });
   t.equal(rows[0]!.samples.length, 3);
+  const icount = metricRows({ ...run, cases: run.cases.map((c) => ({ ...c, machine: { type: 'pc', cpus: 2, memoryBytes: 4 * 1024 ** 3, icount: 3 } })) });
+  t.equal(icount[0]!.accel, 'tcg icount=3', 'instruction-counted time is told apart from host time');
 });
 
 t.test('metrics.csv: one line per sample, fields quoted when needed', async (t) => {
