@@ -5,24 +5,27 @@
  *
  * Method: all samples are REAL fio figures from separate boots of
  * bench/detector-scenario.yaml on real QEMU. `--collect K` boots it K times
- * unchanged and K times SLOWED, alternating: the slowed runs put the harness
- * and its QEMU in a cpu cgroup capped at `--throttle` % of one CPU (a
- * slowdown injected from outside the guest). Booting thousands of
+ * each, interleaved: unchanged; LOADED (the harness and its QEMU in a host cpu
+ * cgroup capped at `--throttle` % of one CPU — the host is slower, the guest
+ * is not changed, so a verdict is a false one); SLOWED (a first step puts the
+ * guest's sshd, and so fio, in a guest cgroup capped at `--guest-cpu` % of a
+ * CPU — a slowdown of the guest itself). Booting thousands of
  * baseline/current pairs under TCG is not affordable, so comparisons are
  * formed by resampling the boots: a baseline of B boots (`--boots`, n
  * samples drawn from each, as `compare` with B baseline runs would see it)
  * against ONE OTHER boot as the current run (n samples), so boot-to-boot
  * variation is in the noise:
- *   - false verdict: current from another unchanged boot, verdict regression
- *     or improvement;
+ *   - false verdict: current from another unchanged boot, or from a loaded
+ *     boot, verdict regression or improvement;
  *   - detection: current from a slowed boot, verdict regression (counted over
  *     the metrics the slowdown made at least 10 % worse);
  *   - an exact 20 % worsening (bandwidth × 0.8, latency × 1.2) applied to the
  *     held-out unchanged boot.
  *
- *   npx tsx bench/detector.ts --collect 4 --repeat 8             # boot 2×4 times, then evaluate
- *   npx tsx bench/detector.ts --unchanged DIR [--slowed DIR]      # evaluate run folders in DIRs
- *   options: --scenario FILE (default bench/detector-scenario.yaml) --n 5,8 (samples per boot) --boots 1,4 (baseline boots) --z 3 --boot-noise 0.03
+ *   npx tsx bench/detector.ts --collect 3 --repeat 8                       # boot 3×3 times, then evaluate
+ *   npx tsx bench/detector.ts --unchanged DIR [--loaded DIR] [--slowed DIR]  # evaluate run folders in DIRs
+ *   options: --scenario FILE (default bench/detector-scenario.yaml) --throttle 50 --guest-cpu 85
+ *            --n 5,8 (samples per boot) --boots 1,4 (baseline boots) --z 3 --boot-noise 0.03
  */
 import { execa } from 'execa';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -116,7 +119,8 @@ async function slowedScenario(dir: string, percent: number): Promise<string> {
     `mkdir -p ${cg}/detector-slowed`,
     `echo "${quota} 100000" > ${cg}/detector-slowed/cpu.max`,
     `for p in $(pgrep sshd); do echo $p > ${cg}/detector-slowed/cgroup.procs; done`,
-    `grep -q detector-slowed /proc/self/cgroup`,
+    // This shell was forked before sshd moved; the steps after it fork from the moved sshd.
+    `test -n "$(cat ${cg}/detector-slowed/cgroup.procs)"`,
   ].join(' && ');
   doc.steps = [{ run: inject }, ...doc.steps];
   const file = join(dir, 'slowed-scenario.yaml');
@@ -231,22 +235,25 @@ for (const [id, { m, base, loaded, slow }] of pools) {
       const r = slow.length ? rates(base, slow, m, n, boots, NONE, trials) : undefined;
       const l = loaded.length ? rates(base, loaded, m, n, boots, NONE, trials) : undefined;
       process.stdout.write(`  baseline ${boots} boot(s), n=${n}: unchanged → false verdict ${pc(a.regression + a.improvement)} (inconclusive ${pc(a.inconclusive)}, threshold ${pc(a.threshold)})${l ? ` | loaded host → false verdict ${pc(l.regression + l.improvement)}` : ''}${r ? ` | slowed boots → regression ${pc(r.regression)} (inconclusive ${pc(r.inconclusive)})` : ''} | ${SLOW.label} → regression ${pc(c.regression)}\n`);
-      const key = `baseline ${boots} boot(s), n=${n}`;
-      const tot = totals.get(key) ?? { falseVerdict: [], loadedFalse: [], inconclusive: [], real: [], arith: [], threshold: [] };
-      tot.falseVerdict.push(a.regression + a.improvement);
-      if (l) tot.loadedFalse.push(l.regression + l.improvement);
-      tot.inconclusive.push(a.inconclusive);
-      tot.arith.push(c.regression);
-      tot.threshold.push(a.threshold);
-      if (r && worse >= AFFECTED) tot.real.push(r.regression);
-      totals.set(key, tot);
+      // Totals over all metrics, and per statistic (bw, iops, lat-p50, …: they differ in noise).
+      const stat = m.name.split(':').at(-1)!;
+      for (const key of [`baseline ${boots} boot(s), n=${n}`, `baseline ${boots} boot(s), n=${n}, ${stat}`]) {
+        const tot = totals.get(key) ?? { falseVerdict: [], loadedFalse: [], inconclusive: [], real: [], arith: [], threshold: [] };
+        tot.falseVerdict.push(a.regression + a.improvement);
+        if (l) tot.loadedFalse.push(l.regression + l.improvement);
+        tot.inconclusive.push(a.inconclusive);
+        tot.arith.push(c.regression);
+        tot.threshold.push(a.threshold);
+        if (r && worse >= AFFECTED) tot.real.push(r.regression);
+        totals.set(key, tot);
+      }
     }
   }
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-process.stdout.write(`\nmean over all ${pools.size} metrics (real slowdown: over the metrics it made ≥ ${AFFECTED * 100} % worse):\n`);
+process.stdout.write(`\nmean over all ${pools.size} metrics, then per statistic (real slowdown: over the metrics it made ≥ ${AFFECTED * 100} % worse):\n`);
 for (const [key, t] of totals) {
   const real = t.real.length ? `, real slowdown detected ${pc(mean(t.real))} (min ${pc(Math.min(...t.real))}, ${t.real.length} metrics)` : '';
   const loadedFalse = t.loadedFalse.length ? `, loaded host: false verdicts ${pc(mean(t.loadedFalse))} (max ${pc(Math.max(...t.loadedFalse))})` : '';
-  process.stdout.write(`  ${key}: false verdicts ${pc(mean(t.falseVerdict))} (max ${pc(Math.max(...t.falseVerdict))})${loadedFalse}, inconclusive ${pc(mean(t.inconclusive))}, median threshold ${pc(median(t.threshold))}; arithmetic 20 % detected ${pc(mean(t.arith))} (min ${pc(Math.min(...t.arith))})${real}\n`);
+  process.stdout.write(`  ${key} (${t.falseVerdict.length} metrics): false verdicts ${pc(mean(t.falseVerdict))} (max ${pc(Math.max(...t.falseVerdict))})${loadedFalse}, inconclusive ${pc(mean(t.inconclusive))}, median threshold ${pc(median(t.threshold))}; arithmetic 20 % detected ${pc(mean(t.arith))} (min ${pc(Math.min(...t.arith))})${real}\n`);
 }
