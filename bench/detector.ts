@@ -252,7 +252,9 @@ for (const [id, { m, base, loaded, slow }] of pools) {
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 process.stdout.write(`\nmean over all ${pools.size} metrics, then per statistic (real slowdown: over the metrics it made ≥ ${AFFECTED * 100} % worse):\n`);
-for (const [key, t] of totals) {
+// All metrics first, then per statistic, each by baseline boots and n.
+const order = (k: string) => (k.split(', ').length > 2 ? `1 ${k.split(', ')[2]} ${k}` : `0 ${k}`);
+for (const [key, t] of [...totals].sort(([a], [b]) => order(a).localeCompare(order(b)))) {
   const real = t.real.length ? `, real slowdown detected ${pc(mean(t.real))} (min ${pc(Math.min(...t.real))}, ${t.real.length} metrics)` : '';
   const loadedFalse = t.loadedFalse.length ? `, loaded host: false verdicts ${pc(mean(t.loadedFalse))} (max ${pc(Math.max(...t.loadedFalse))})` : '';
   process.stdout.write(`  ${key} (${t.falseVerdict.length} metrics): false verdicts ${pc(mean(t.falseVerdict))} (max ${pc(Math.max(...t.falseVerdict))})${loadedFalse}, inconclusive ${pc(mean(t.inconclusive))}, median threshold ${pc(median(t.threshold))}; arithmetic 20 % detected ${pc(mean(t.arith))} (min ${pc(Math.min(...t.arith))})${real}\n`);
