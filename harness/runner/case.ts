@@ -8,7 +8,7 @@ import type { PlannedCase, Reporter } from '../reporters/reporter.js';
 import type { Scenario } from '../scenario/load.js';
 import { BootFailure } from './boot.js';
 import { deviceState } from './guest-state.js';
-import { prepareBoot, startMachine, type BootProgress, type Machine, type MachineEnv } from './machine.js';
+import { machineRecord, prepareBoot, startMachine, type BootProgress, type Machine, type MachineEnv } from './machine.js';
 import { handOver, shutdownMachine } from './shutdown.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
@@ -154,7 +154,7 @@ function describeBoot(result: CaseResult, inputs: Machine['inputs'], machine: Sc
   result.kernel = { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: k.kind ?? 'debian', capabilities: capabilitiesOf(k) };
   result.image = { name: inputs.image.name, sha256: inputs.image.sha256, rootfs: inputs.image.rootfs };
   result.accel = inputs.accel;
-  result.machine = { type: machine.type, cpus: machine.cpus, memoryBytes: machine.memory, ...(machine.icount !== undefined ? { icount: machine.icount } : {}) };
+  result.machine = machineRecord(machine);
   result.cmdline = inputs.cmdline;
 }
 

@@ -20,7 +20,7 @@ import { consoleCmdline, consoleVmSpec, ensureProbeInitramfs } from '../setup/pr
 import { findFindings, type Finding } from '../triage/findings.js';
 import { QemuVm } from '../vm/qemu.js';
 import { MARKERS } from './boot.js';
-import type { MachineEnv } from './machine.js';
+import { machineRecord, type MachineEnv } from './machine.js';
 import { capabilityGap } from './capability-gate.js';
 import type { Emit } from './steps.js';
 
@@ -76,14 +76,15 @@ export async function runConsoleCase(
   const cmdline = consoleCmdline([...s.memmap.map(formatMemmapArg), ...s.cmdline]);
   result.kernel = { name: kernel.name, release: kernel.release, source: kernel.source, sha256: kernel.sha256, ramdax: kernel.ramdax, kind: kernel.kind ?? 'debian', capabilities: caps };
   result.cmdline = cmdline;
-  result.accel = { accel: 'tcg', reason: 'console-only boot' };
+  result.accel = { accel: 'tcg', reason: s.machine.icount === undefined ? 'console-only boot' : `console-only boot; machine.icount: ${s.machine.icount}` };
+  result.machine = machineRecord(s.machine);
   let vm: QemuVm | undefined;
   let socket: string | undefined;
   let boot: Omit<PointResult, 'id'>;
   let shutdown: Omit<PointResult, 'id'> | undefined;
   try {
     const initrd = await ensureProbeInitramfs(env.cacheDir);
-    const spec = await consoleVmSpec({ qemu: env.qemuBinary, vmlinuz: kernel.vmlinuz, initrd, cmdline, memoryBytes: s.machine.memory, cpus: s.machine.cpus, machine: s.machine.type, name: o.name });
+    const spec = await consoleVmSpec({ qemu: env.qemuBinary, vmlinuz: kernel.vmlinuz, initrd, cmdline, memoryBytes: s.machine.memory, cpus: s.machine.cpus, machine: s.machine.type, name: o.name, icount: s.machine.icount });
     socket = spec.qmpSocket;
     vm = new QemuVm(spec, o.consoleFile);
     result.qemuArgv = [spec.binary, ...vm.argv];

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { HarnessError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { needsKexec, needsReset } from '../plan/boot-groups.js';
-import type { BootTimes } from '../results/model.js';
+import type { BootTimes, CaseResult } from '../results/model.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import type { Scenario } from '../scenario/load.js';
 import { loadSshTarget, type SshSession } from '../session/ssh.js';
@@ -74,6 +74,11 @@ export interface Machine {
 
 const PORT_RETRIES = 3;
 let qmpCounter = 0;
+
+/** The machine as a case records it: compare pairs runs only on the same shape and clock. */
+export function machineRecord(m: Scenario['machine']): NonNullable<CaseResult['machine']> {
+  return { type: m.type, cpus: m.cpus, memoryBytes: m.memory, ...(m.icount !== undefined ? { icount: m.icount } : {}) };
+}
 
 export async function prepareBoot(s: Scenario, env: MachineEnv): Promise<BootInputs> {
   const kernel = await currentKernel(env.cacheDir, s.kernel);

@@ -42,7 +42,7 @@ export function consoleCmdline(extra: string[]): string {
 }
 
 /** A VM spec for a console-only boot: no disks; the NIC is there but unused (no driver needed). */
-export async function consoleVmSpec(o: { qemu: string; vmlinuz: string; initrd: string; cmdline: string; memoryBytes: number; cpus: number; machine: 'pc' | 'q35'; name: string }): Promise<VmSpec> {
+export async function consoleVmSpec(o: { qemu: string; vmlinuz: string; initrd: string; cmdline: string; memoryBytes: number; cpus: number; machine: 'pc' | 'q35'; name: string; icount?: number }): Promise<VmSpec> {
   return {
     binary: o.qemu,
     machine: o.machine,
@@ -56,6 +56,7 @@ export async function consoleVmSpec(o: { qemu: string; vmlinuz: string; initrd: 
     sshPort: await freeLoopbackPort(),
     qmpSocket: join(tmpdir(), `ramdax-probe-${process.pid}-${Date.now()}.sock`),
     noReboot: true,
+    icount: o.icount,
     name: o.name,
   };
 }
