@@ -88,7 +88,7 @@ export async function runBootGroup(
           kind: 'boot',
           status: 'pass',
           durationMs: Date.now() - bootStart,
-          details: { ...progress.boot, accel: result.accel, ...(s.machine.icount !== undefined ? { icount: s.machine.icount } : {}), kernel: inputs.kernel.release, ...(group.length > 1 ? { sharedBy: group.length } : {}), ...(fb.length ? { flakyBoot: fb } : {}) },
+          details: { ...progress.boot, accel: result.accel, kernel: inputs.kernel.release, ...(group.length > 1 ? { sharedBy: group.length } : {}), ...(fb.length ? { flakyBoot: fb } : {}) },
           metrics: bootMetrics(progress.boot),
         });
       } catch (err) {
