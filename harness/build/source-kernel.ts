@@ -9,6 +9,7 @@ import type { Logger } from '../common/log.js';
 import { kernelRoot, ramdaxFromConfig, writeManifest, type KernelArtifact } from '../setup/artifacts.js';
 import { capabilitiesFromConfig } from '../setup/capabilities.js';
 import { buildModulesDisk } from '../setup/debian-kernel.js';
+import { ensureBuildTools } from '../setup/host-packages.js';
 import { buildDirName, buildKey, requestKey } from './cache-key.js';
 import { ensureDebianSource } from './debian-source.js';
 import { describeRevision, treeRevision } from './git-tree.js';
@@ -72,6 +73,8 @@ export async function ensureSourceKernel(
     if (opts.setCurrent !== false) await writeManifest(currentPath, a);
   };
 
+  // Checked before anything is unpacked or configured: a fresh host lacks flex, bison, libelf-dev.
+  await ensureBuildTools(log);
   const src = await resolveSource(def, cacheDir, log, opts);
   const patches = await readPatches(s.patches.map((p) => resolve(yamlDir, p)));
   const fragments = await readFragments(def, yamlDir);

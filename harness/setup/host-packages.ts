@@ -1,3 +1,5 @@
+import { execa } from 'execa';
+import { infraError } from '../common/errors.js';
 import { host } from '../common/exec.js';
 import type { Logger } from '../common/log.js';
 
@@ -17,6 +19,27 @@ export const HOST_PACKAGES = [
   'chromium',
 ] as const;
 
+/**
+ * What a kernel build from source needs beyond the host packages (a fresh
+ * Debian 12 has gcc, make and bc, but `make tinyconfig` stops at
+ * `flex: not found`). Each package with one thing that proves it is there:
+ * a binary on PATH or a header, so a non-Debian host that has them passes.
+ */
+export const BUILD_PACKAGES: readonly { pkg: string; probe: { bin: string } | { header: string } }[] = [
+  { pkg: 'gcc', probe: { bin: 'gcc' } },
+  { pkg: 'make', probe: { bin: 'make' } },
+  { pkg: 'bc', probe: { bin: 'bc' } },
+  { pkg: 'flex', probe: { bin: 'flex' } },
+  { pkg: 'bison', probe: { bin: 'bison' } },
+  { pkg: 'libelf-dev', probe: { header: 'gelf.h' } },
+  { pkg: 'libssl-dev', probe: { header: 'openssl/opensslv.h' } },
+  { pkg: 'ccache', probe: { bin: 'ccache' } },
+  { pkg: 'cpio', probe: { bin: 'cpio' } },
+  { pkg: 'xz-utils', probe: { bin: 'xz' } },
+  { pkg: 'kmod', probe: { bin: 'depmod' } },
+  { pkg: 'e2fsprogs', probe: { bin: 'mkfs.ext4' } },
+];
+
 async function installed(pkg: string): Promise<boolean> {
   try {
     const { stdout } = await host('dpkg-query', ['-W', '-f=${Status}', pkg]);
@@ -24,6 +47,39 @@ async function installed(pkg: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+async function onPath(bin: string): Promise<boolean> {
+  const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', bin], { reject: false });
+  return r.exitCode === 0;
+}
+
+/** True when the C compiler finds `header` (what the kernel's own build will do). */
+async function hasHeader(header: string): Promise<boolean> {
+  const r = await execa('gcc', ['-E', '-x', 'c', '-'], { input: `#include <${header}>\n`, reject: false });
+  return r.exitCode === 0;
+}
+
+/** The build packages whose probe fails, in the list's order. */
+export async function missingBuildPackages(): Promise<string[]> {
+  const missing: string[] = [];
+  for (const { pkg, probe } of BUILD_PACKAGES) {
+    const ok = 'bin' in probe ? await onPath(probe.bin) : await hasHeader(probe.header);
+    if (!ok) missing.push(pkg);
+  }
+  return missing;
+}
+
+async function aptInstall(log: Logger, packages: string[]): Promise<void> {
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  await host('apt-get', ['update'], { env });
+  await host('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env });
+  log.info(`apt-get installed ${packages.join(' ')}`);
+}
+
+/** Can this process install Debian packages? (root and apt-get present) */
+async function canApt(): Promise<boolean> {
+  return process.getuid?.() === 0 && (await onPath('apt-get'));
 }
 
 export async function ensureHostPackages(log: Logger): Promise<{ installed: string[] }> {
@@ -34,8 +90,28 @@ export async function ensureHostPackages(log: Logger): Promise<{ installed: stri
     return { installed: [] };
   }
   log.step(`host packages: installing ${missing.join(' ')} with apt-get`);
-  const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  await host('apt-get', ['update'], { env });
-  await host('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env });
+  await aptInstall(log, missing);
+  return { installed: missing };
+}
+
+/**
+ * Make sure a kernel can be built from source here: install what is missing
+ * with apt (root) or fail at once (exit 3) naming every missing package,
+ * before any tree is unpacked or configured.
+ */
+export async function ensureBuildTools(log: Logger, opts: { install?: boolean } = {}): Promise<{ installed: string[] }> {
+  const missing = await missingBuildPackages();
+  if (missing.length === 0) return { installed: [] };
+  if (opts.install === false || !(await canApt())) {
+    throw infraError(
+      `building a kernel needs ${missing.join(', ')}, which this host lacks`,
+      undefined,
+      `install them as root: apt-get install ${missing.join(' ')} (the harness does this itself when run as root with apt-get)`,
+    );
+  }
+  log.step(`kernel build tools: installing ${missing.join(' ')} with apt-get`);
+  await aptInstall(log, missing);
+  const still = await missingBuildPackages();
+  if (still.length) throw infraError(`kernel build tools still missing after apt-get install: ${still.join(', ')}`);
   return { installed: missing };
 }
