@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { HarnessError, InputError, inputError } from '../common/errors.js';
 import { ExitCode } from '../common/exit-codes.js';
+import { harnessVersion } from '../common/version.js';
 import { stderrLogger } from '../common/log.js';
-import { defaultResultsDir, projectRoot } from '../common/paths.js';
+import { defaultResultsDir } from '../common/paths.js';
 import { loadCases } from './load-cases.js';
 import { bisect } from '../build/bisect.js';
 import { bisectStep } from '../build/bisect-step.js';
@@ -23,7 +23,6 @@ interface CommonFlags {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
-const version = async () => (JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 function common(cmd: Command): Command {
   return cmd
@@ -64,7 +63,7 @@ export function registerBisect(program: Command, setExit: (code: number) => void
         return n;
       }, 3),
   ).action(async (o: CommonFlags & { good: string; bad: string; confirm: number }) => {
-    const s = stepOptions(o, await version());
+    const s = stepOptions(o, harnessVersion());
     // Bad input exits 2 before anything moves in the tree.
     const cases = await loadCases(s.scenarios, [s.caseId], [s.kernel]).catch((err: unknown) => {
       throw err instanceof HarnessError && err.kind === 'input' && !(err instanceof InputError) ? inputError(err.message.replace(/^--filter /, '--case ')) : err;
@@ -80,7 +79,7 @@ export function registerBisect(program: Command, setExit: (code: number) => void
       .command('bisect-step', { hidden: true })
       .description('one step of `bisect` (run by git bisect run): build HEAD, boot, run the case; exit 0 good, 1 bad, 125 skip'),
   ).action(async (o: CommonFlags) => {
-    const r = await bisectStep(stepOptions(o, await version()));
+    const r = await bisectStep(stepOptions(o, harnessVersion()));
     process.stderr.write(`ramdax-harness: bisect-step: ${r.verdict} — ${r.why}\n`);
     setExit(VERDICT_EXIT[r.verdict]);
   });

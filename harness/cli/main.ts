@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, HarnessError, InputError } from '../common/errors.js';
 import { ExitCode, exitCodeHelp } from '../common/exit-codes.js';
+import { harnessVersion } from '../common/version.js';
 import { registerCompare } from './compare-command.js';
 import { registerBisect } from './bisect-command.js';
 import { registerKernel } from './kernel-command.js';
@@ -14,6 +15,7 @@ import { registerValidate } from './validate-command.js';
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('ramdax-harness')
     .description('Boot Linux kernels in QEMU with ramdax carve-outs, drive ndctl/mkfs/DAX checks over SSH, report TAP')
+    .version(harnessVersion(), '-V, --version', 'print the harness version')
     .addHelpText('after', `\n${exitCodeHelp}`)
     .exitOverride()
     .showHelpAfterError();

@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { infraError } from '../common/errors.js';
+import { harnessVersion } from '../common/version.js';
 import { stderrLogger } from '../common/log.js';
-import { defaultResultsDir, projectRoot } from '../common/paths.js';
+import { defaultResultsDir } from '../common/paths.js';
 import { readRepro } from '../results/repro.js';
 import { runCases } from '../runner/run.js';
 import { keyPaths } from '../setup/keys.js';
@@ -64,7 +65,6 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
   // A bad baseline is bad input: found out before anything boots.
   const baselines = o.baseline ?? [];
   for (const b of baselines) await readRun(b);
-  const version = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')).version as string;
   const { exitCode, run } = await runCases({
     cases,
     resultsRoot: o.results,
@@ -73,7 +73,7 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
     jobs: o.jobs,
     qemuBinary: o.qemu,
     log: stderrLogger(),
-    version,
+    version: harnessVersion(),
     firstSshPort: o.sshPort,
   });
   const judged = baselines.length ? await judgeAgainst(baselines, run.dir) : 0;

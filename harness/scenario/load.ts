@@ -200,24 +200,31 @@ function findOverlap(args: MemmapArg[]): { arg: number; message: string } | unde
 
 const describe = (c: CarveOut) => `${formatSize(c.size)}!${formatSize(c.start)} (${hex(c.start)}-${hex(c.start + c.size - 1)})`;
 
-/** Scenario files named on the command line: files, or every *.yaml in a folder. */
-export async function scenarioFiles(paths: string[]): Promise<string[]> {
+/**
+ * Scenario files named on the command line: files, or every *.yaml in a
+ * folder — with `recursive`, in its subfolders too (`validate` checks every
+ * shipped scenario; `run scenarios/` runs only the top folder, the default run).
+ */
+export async function scenarioFiles(paths: string[], opts: { recursive?: boolean } = {}): Promise<string[]> {
   const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) if (e.isFile() && /\.ya?ml$/.test(e.name)) out.push(join(dir, e.name));
+    if (opts.recursive) for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
+  };
   for (const p of paths) {
     const abs = resolve(p);
     const st = await stat(abs).catch(() => undefined);
     if (!st) throw new InputError([{ pos: { file: p, line: 1, col: 1 }, message: 'no such file or folder' }]);
-    if (st.isDirectory()) {
-      const files = (await readdir(abs)).filter((f) => /\.ya?ml$/.test(f)).sort();
-      out.push(...files.map((f) => join(abs, f)));
-    } else out.push(abs);
+    if (st.isDirectory()) await walk(abs);
+    else out.push(abs);
   }
   return out;
 }
 
 /** Load every scenario; all problems of all files are reported together. */
-export async function loadScenarios(paths: string[], catalog: Catalog): Promise<Scenario[]> {
-  const files = await scenarioFiles(paths);
+export async function loadScenarios(paths: string[], catalog: Catalog, opts: { recursive?: boolean } = {}): Promise<Scenario[]> {
+  const files = await scenarioFiles(paths, opts);
   const problems: Problem[] = [];
   const out: Scenario[] = [];
   const names = new Map<string, string>();
