@@ -36,7 +36,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { readRun } from '../harness/cli/compare-command.js';
 import { betweenBootNoise, DEFAULT_JUDGE, judge, type JudgeOptions, type Verdict, withinBootNoise } from '../harness/perf/judge.js';
 import { median } from '../harness/perf/stats.js';
-import type { Metric } from '../harness/results/model.js';
+import type { Metric } from '../harness/model/results.js';
 import { BIN, ROOT } from './harness-common.js';
 
 const { values: o, positionals } = parseArgs({

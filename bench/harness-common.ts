@@ -4,7 +4,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
-import type { RunResult } from '../harness/results/model.js';
+import type { RunResult } from '../harness/model/results.js';
 import { CONSOLE_STDIO, isConsoleChardev } from '../harness/vm/qemu-args.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,7 +52,7 @@ export interface HarnessRun {
   wallMs: number;
   run: RunResult;
   dir: string;
-  /** Host ms since epoch of each events.jsonl line, by type/case/point. */
+  /** Host ms since epoch of each events.jsonl line (the case event stream: type, case, ...). */
   events: { at: number; type: string; case?: string; name?: string }[];
   spawnedAt: number;
   exitCode: number;

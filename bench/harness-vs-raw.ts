@@ -24,7 +24,7 @@ async function harnessOnce(): Promise<{ firstCmd: number; fromSpawn: number; wal
   const h = await runHarness([scenario, '--ssh-port', String(port + 1)]);
   const c = h.run.cases[0];
   if (!c || c.boot.firstCommandMs === undefined || !c.qemuArgv) throw new Error(`harness run in ${h.dir} did not reach the first command (status ${c?.status}: ${c?.reason})`);
-  const bootEvent = h.events.find((e) => e.type === 'point' && e.name === 'boot');
+  const bootEvent = h.events.find((e) => e.type === 'boot-ended');
   return { firstCmd: c.boot.firstCommandMs, fromSpawn: bootEvent ? bootEvent.at - h.spawnedAt : NaN, wall: h.wallMs, argv: c.qemuArgv };
 }
 

@@ -1,5 +1,5 @@
 /** Pure pieces of `bisect`: what a case result means to `git bisect run`, and what git said. */
-import type { Status } from '../results/model.js';
+import type { Status } from '../model/results.js';
 
 export type Verdict = 'good' | 'bad' | 'skip';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Name, Size } from '../scenario/types.js';
+import { Name, Size } from '../model/values.js';
 
 const Series = z.string().regex(/^\d+\.\d+$/, 'write the series as MAJOR.MINOR, e.g. "7.2"');
 const Suites = z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1);

@@ -5,7 +5,7 @@ import { inputError } from '../common/errors.js';
 import { ExitCode } from '../common/exit-codes.js';
 import { compareRuns } from '../perf/compare.js';
 import { comparisonTap, hasRegression } from '../perf/compare-tap.js';
-import type { RunResult } from '../results/model.js';
+import type { RunResult } from '../model/results.js';
 
 /** A run folder (or its results.json) → the run; a wrong path is bad input (exit 2). */
 export async function readRun(path: string): Promise<RunResult> {

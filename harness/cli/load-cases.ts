@@ -3,7 +3,7 @@ import { expand, filterCases } from '../matrix/expand.js';
 import { applyKernels } from '../matrix/kernel-axis.js';
 import { inputError } from '../common/errors.js';
 import { loadScenarios } from '../scenario/load.js';
-import type { Case } from '../runner/case.js';
+import type { Case } from '../matrix/case.js';
 
 /** Scenario paths → checked, expanded, filtered cases (bad input throws InputError: exit 2). */
 export async function loadCases(paths: string[], filters: string[], kernels: string[] = [], opts: { recursive?: boolean } = {}): Promise<Case[]> {

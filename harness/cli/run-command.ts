@@ -8,7 +8,7 @@ import { defaultResultsDir } from '../common/paths.js';
 import { readRepro } from '../results/repro.js';
 import { runCases } from '../runner/run.js';
 import { keyPaths } from '../setup/keys.js';
-import { withRepeats } from '../perf/repeat.js';
+import { withRepeats } from '../matrix/repeat.js';
 import { compareDirs, readRun } from './compare-command.js';
 import { kernelRoot } from '../setup/artifacts.js';
 import { cachedKernel } from './kernel-command.js';

@@ -1,5 +1,5 @@
 import type { Scenario } from '../scenario/load.js';
-import type { Case } from '../runner/case.js';
+import type { Case } from './case.js';
 
 /** Cases to run: the loader already expanded matrices, one Scenario per case. */
 export function expand(scenarios: Scenario[]): Case[] {

@@ -1,4 +1,4 @@
-import type { BootTimes, Metric } from '../results/model.js';
+import type { BootTimes, Metric } from '../model/results.js';
 import type { Step } from '../steps/types.js';
 import { metric } from './metrics.js';
 

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { Metric } from '../results/model.js';
+import type { Metric } from '../model/results.js';
 import type { Compared, Comparison } from './compare.js';
 import { pct, signed } from './judge.js';
 import { relativeMad } from './stats.js';

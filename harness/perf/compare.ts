@@ -1,4 +1,4 @@
-import type { CaseResult, Metric, RunResult } from '../results/model.js';
+import type { CaseResult, Metric, RunResult } from '../model/results.js';
 import { DEFAULT_JUDGE, judge, type JudgeOptions, type Judgement } from './judge.js';
 import { metricIdentity } from './metrics.js';
 import { summarize } from './stats.js';

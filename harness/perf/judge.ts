@@ -1,4 +1,4 @@
-import type { Metric } from '../results/model.js';
+import type { Metric } from '../model/results.js';
 import { mannWhitney, median, relativeMad } from './stats.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Metric } from '../results/model.js';
+import type { Metric } from '../model/results.js';
 import { summarize } from './stats.js';
 
 /** A Metric from its samples: median and spread are computed, every sample is kept. */

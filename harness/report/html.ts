@@ -1,4 +1,4 @@
-import type { BootTimes, CaseResult, RunResult, Status } from '../results/model.js';
+import type { BootTimes, CaseResult, RunResult, Status } from '../model/results.js';
 import { esc, fmt, fmtMs } from './escape.js';
 import { accelLabel, charts, deltas, keyString, metricRows, type MetricRow } from './metrics.js';
 import { BOOT_PHASES, bootBarsSvg, groupedBarsSvg } from './svg.js';

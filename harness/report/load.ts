@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inputError } from '../common/errors.js';
-import type { RunResult } from '../results/model.js';
+import type { RunResult } from '../model/results.js';
 
 /** Read `<runDir>/results.json`; a missing or malformed file is bad input (exit 2). */
 export async function readRun(runDir: string): Promise<RunResult> {

@@ -1,4 +1,4 @@
-import type { CaseResult, Metric, RunResult } from '../results/model.js';
+import type { CaseResult, Metric, RunResult } from '../model/results.js';
 
 /** `tcg`, `kvm`, or `tcg icount=N` when guest time was counted in instructions (figures not comparable with host time). */
 export const accelLabel = (c: CaseResult): string => (c.accel ? `${c.accel.accel}${c.machine?.icount !== undefined ? ` icount=${c.machine.icount}` : ''}` : '');

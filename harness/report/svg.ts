@@ -1,6 +1,6 @@
 import { esc, fmt, fmtMs, num } from './escape.js';
 import type { Chart } from './metrics.js';
-import type { BootTimes } from '../results/model.js';
+import type { BootTimes } from '../model/results.js';
 
 /** Colour-blind friendly palette (Okabe–Ito), one per series in order. */
 export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { formatDuration } from '../common/units.js';
-import type { CaseResult, PointResult, RunResult } from '../results/model.js';
+import type { CaseResult, PointResult, RunResult } from '../model/results.js';
 import type { PlannedCase, Reporter } from './reporter.js';
 
 const IND = '    ';

@@ -4,7 +4,8 @@ import { stringify } from 'yaml';
 import { quote } from '../common/shell-quote.js';
 import type { Scenario } from '../scenario/load.js';
 import { isConsoleChardev } from '../vm/qemu-args.js';
-import type { CaseResult, RunResult } from './model.js';
+import { QMP_SOCKET_PREFIX } from '../vm/qmp.js';
+import type { CaseResult, RunResult } from '../model/results.js';
 
 /** What `ramdax-harness repro <dir>` reads back. */
 export interface ReproManifest {
@@ -28,7 +29,7 @@ export function interactiveArgv(argv: string[], sshPortVar: string, qmpSocket: s
   return argv.map((a) => {
     if (isConsoleChardev(a)) return 'stdio,id=con0,mux=on,signal=off';
     if (a.startsWith('user,id=net0,hostfwd=tcp:127.0.0.1:')) return a.replace(/127\.0\.0\.1:\d+-:22/, `127.0.0.1:${sshPortVar}-:22`);
-    if (a.startsWith('unix:') && a.includes('ramdax-qmp-')) return `unix:${qmpSocket},server=on,wait=off`;
+    if (a.startsWith('unix:') && a.includes(QMP_SOCKET_PREFIX)) return `unix:${qmpSocket},server=on,wait=off`;
     return a;
   });
 }

@@ -1,16 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../common/clock.js';
 import { describeError } from '../common/errors.js';
 import { formatDuration } from '../common/units.js';
-import type { BootTimes } from '../results/model.js';
-import { HostKeyMismatch, SshSession, type SshTarget } from '../session/ssh.js';
+import type { Milestone } from '../model/events.js';
+import type { GuestSession } from '../model/guest.js';
+import type { BootTimes } from '../model/results.js';
+import { HostKeyMismatch, type GuestTransport } from '../session/ssh.js';
 import { findFindings, type Finding } from '../triage/findings.js';
-import type { QemuVm } from '../vm/qemu.js';
-
-export const MARKERS = {
-  kernel: /Linux version \d/,
-  init: /harness-init: started/,
-  sshd: /harness-init: sshd started/,
-};
+import { BOOT_MARKERS, watchBoot } from '../vm/boot-watch.js';
+import type { VmHandle } from '../vm/handle.js';
 
 export interface BootDeadlines {
   bootMs: number;
@@ -32,83 +29,83 @@ export class BootFailure extends Error {
   }
 }
 
+export interface BootOptions {
+  transport: GuestTransport;
+  port: number;
+  deadlines: BootDeadlines;
+  clock: Clock;
+  interrupt: AbortSignal;
+  /** For a reboot inside the same QEMU: only console lines from here on count, deadlines start now. */
+  from?: { line: number; at: number };
+  /** Each boot stage as it is reached (ms since QEMU started). */
+  onMilestone?: (name: Milestone, ms: number) => void;
+}
+
 /**
  * Wait for the guest to boot and answer SSH, watching the console for stage
  * markers and kernel trouble, QEMU for an early exit, and the clock for the
- * boot, SSH and silence deadlines. Never waits longer than those.
+ * boot, SSH and silence deadlines (vm/boot-watch.ts). Never waits longer than
+ * those. The session, and the stages as reached.
  */
-export async function bootGuest(
-  vm: QemuVm,
-  target: SshTarget,
-  d: BootDeadlines,
-  times: BootTimes,
-  interrupt: AbortSignal,
-  /** For a reboot inside the same QEMU: only console lines from here on count, deadlines start now. */
-  from: { line: number; at: number } = { line: 0, at: vm.startedAt },
-): Promise<SshSession> {
+export async function bootGuest(vm: VmHandle, o: BootOptions): Promise<{ session: GuestSession; times: BootTimes }> {
+  const { clock, interrupt, deadlines: d } = o;
+  const from = o.from ?? { line: 0, at: vm.startedAt };
+  const times: BootTimes = {};
+  const reached = (name: Milestone, ms: number) => {
+    times[name] = ms;
+    o.onMilestone?.(name, ms);
+  };
   const since = (t: number) => t - vm.startedAt;
   const stage = (): string =>
     times.sshdStartedMs !== undefined ? 'sshd started' : times.initStartedMs !== undefined ? 'init started' : times.kernelStartedMs !== undefined ? 'kernel started' : 'no kernel output';
   const fail = (why: string, status?: 'fail' | 'error', portInUse = false) => {
-    const lines = vm.console.linesFrom(from.line).map((l) => l.text);
-    const findings = findFindings(lines);
+    const findings = findFindings(vm.console.linesFrom(from.line).map((l) => l.text));
     const st = status ?? (findings.length || times.kernelStartedMs !== undefined ? 'fail' : 'error');
     return new BootFailure(st, `${why} (stage reached: ${stage()})${findings.length ? `: ${findings[0]!.title}` : ''}`, findings, vm.console.tail(40), portInUse);
   };
-  const mark = (key: keyof typeof MARKERS, field: keyof BootTimes) =>
-    vm.console.on('line', (l: { t: number; text: string }) => {
-      if (times[field] === undefined && MARKERS[key].test(l.text)) times[field] = l.t;
-    });
-  mark('kernel', 'kernelStartedMs');
-  mark('init', 'initStartedMs');
-  mark('sshd', 'sshdStartedMs');
-
-  const bootDeadline = from.at + d.bootMs;
-  let exited = false;
-  vm.exit.then(() => (exited = true));
+  const interrupted = () => new BootFailure('error', 'interrupted', [], vm.console.tail(40));
 
   // Phase 1: until init reports sshd started.
-  let scanned = from.line;
-  while (times.sshdStartedMs === undefined) {
-    if (interrupt.aborted) throw new BootFailure('error', 'interrupted', [], vm.console.tail(40));
-    if (exited) {
-      const ex = await vm.exit;
+  const w = await watchBoot(vm, { markers: BOOT_MARKERS, until: 'sshdStartedMs', from, deadlineMs: d.bootMs, silenceMs: d.silenceMs, panicGraceMs: 2000, clock, interrupt, onMilestone: reached });
+  switch (w.end) {
+    case 'interrupted':
+      throw interrupted();
+    case 'exited': {
+      const ex = w.exit;
       if (/Could not set up host forwarding rule/.test(ex.stderr)) throw fail(`QEMU could not forward the SSH port ${vm.spec.sshPort}: ${ex.stderr.trim()}`, 'error', true);
       const lines = vm.console.lineCount;
       throw fail(
-        `QEMU exited (${ex.exitCode ?? ex.signal}) during boot after ${formatDuration(Date.now() - vm.startedAt)}${lines === 0 && ex.stderr.trim() ? `: ${ex.stderr.trim().split('\n').at(-1)}` : ''}`,
+        `QEMU exited (${ex.exitCode ?? ex.signal}) during boot after ${formatDuration(clock.now() - vm.startedAt)}${lines === 0 && ex.stderr.trim() ? `: ${ex.stderr.trim().split('\n').at(-1)}` : ''}`,
         lines === 0 ? 'error' : undefined,
       );
     }
-    if (Date.now() > bootDeadline) throw fail(`boot timed out after ${formatDuration(d.bootMs)}`);
-    if (Date.now() - vm.console.lastOutputAt > d.silenceMs) throw fail(`console silent for ${formatDuration(d.silenceMs)}`);
-    // Only the lines new since the last look (a few back, for a finding that spans lines): not the whole boot every 100 ms.
-    const fresh = vm.console.linesFrom(Math.max(from.line, scanned - 5));
-    scanned = vm.console.lineCount;
-    if (findFindings(fresh.map((l) => l.text)).some((f) => f.type === 'panic' || f.type === 'init-killed')) {
-      await vm.waitExit(2000);
+    case 'timeout':
+      throw fail(`boot timed out after ${formatDuration(d.bootMs)}`);
+    case 'silent':
+      throw fail(`console silent for ${formatDuration(d.silenceMs)}`);
+    case 'panic':
       throw fail('kernel panic during boot');
-    }
-    await sleep(100);
+    case 'reached':
+      break;
   }
 
   // Phase 2: SSH answers (sshd may need a moment after it forks).
-  const sshDeadline = Date.now() + d.sshMs;
+  const sshDeadline = clock.now() + d.sshMs;
   let lastErr: unknown;
-  while (Date.now() < sshDeadline) {
-    if (interrupt.aborted) throw new BootFailure('error', 'interrupted', [], vm.console.tail(40));
-    if (exited) throw fail('QEMU exited before SSH answered');
+  while (clock.now() < sshDeadline) {
+    if (interrupt.aborted) throw interrupted();
+    if (!vm.running) throw fail('QEMU exited before SSH answered');
     try {
-      const session = await SshSession.connect(target, Math.min(15_000, Math.max(1000, sshDeadline - Date.now())));
-      times.sshReadyMs = since(Date.now());
-      const probe = await session.exec('true', { timeoutMs: Math.max(1000, sshDeadline - Date.now()) });
+      const session = await o.transport.connect(o.port, Math.min(15_000, Math.max(1000, sshDeadline - clock.now())));
+      reached('sshReadyMs', since(clock.now()));
+      const probe = await session.exec('true', { timeoutMs: Math.max(1000, sshDeadline - clock.now()) });
       if (probe.exitCode !== 0) throw new Error(`'true' over SSH exited ${probe.exitCode}`);
-      times.firstCommandMs = since(Date.now());
-      return session;
+      reached('firstCommandMs', since(clock.now()));
+      return { session, times };
     } catch (err) {
       if (err instanceof HostKeyMismatch) throw new BootFailure('error', err.message, [], vm.console.tail(40));
       lastErr = err;
-      await sleep(250);
+      await clock.sleep(250);
     }
   }
   throw fail(`guest never answered SSH on 127.0.0.1:${vm.spec.sshPort} within ${formatDuration(d.sshMs)} after sshd started: ${describeError(lastErr)}`);

@@ -1,21 +1,37 @@
 import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describeError, HarnessError } from '../common/errors.js';
-import type { CaseResult, PointResult, Status } from '../results/model.js';
+import type { CaseEventBody } from '../model/events.js';
+import type { Status } from '../model/status.js';
+import type { Case } from '../matrix/case.js';
+import type { CaseStream } from '../reporters/case-stream.js';
 import type { ResultStore } from '../results/store.js';
 import { writeRepro } from '../results/repro.js';
-import type { PlannedCase, Reporter } from '../reporters/reporter.js';
 import type { Scenario } from '../scenario/load.js';
+import type { KeyPaths } from '../setup/keys.js';
 import { BootFailure } from './boot.js';
 import { deviceState } from './guest-state.js';
-import { machineRecord, prepareBoot, startMachine, type BootProgress, type Machine, type MachineEnv } from './machine.js';
+import { MachineBootFailure, machineRecord, prepareBoot, startMachine, type BootInputs, type Machine, type MachineEnv } from './machine.js';
 import { handOver, shutdownMachine } from './shutdown.js';
-import { markRest, runSteps, type Emit } from './steps.js';
+import { markRest, runSteps } from './steps.js';
 import { Teardown } from './teardown.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
 import { isConsoleOnly, runConsoleCase } from './console-case.js';
 import { currentKernel, type KernelArtifact } from '../setup/artifacts.js';
 import { capabilitiesOf } from '../setup/detect.js';
+
+export interface CaseEnv extends MachineEnv {
+  /** Where case folders are (and the run, for reproducer bundles). */
+  store: ResultStore;
+  /** The client key a reproducer bundle names. */
+  keys: KeyPaths;
+}
+
+/** A case of a boot group and the stream its events go to. */
+export interface GroupCase {
+  c: Case;
+  stream: CaseStream;
+}
 
 /** The case's kernel when it takes the console path; undefined otherwise (or when it is not set up: the SSH path reports that). */
 async function consoleOnlyKernel(s: Scenario, env: CaseEnv): Promise<KernelArtifact | undefined> {
@@ -23,170 +39,138 @@ async function consoleOnlyKernel(s: Scenario, env: CaseEnv): Promise<KernelArtif
   return k && isConsoleOnly(k) ? k : undefined;
 }
 
-export interface CaseEnv extends MachineEnv {
-  store: ResultStore;
-  reporter: Required<Reporter>;
-}
-
-export interface Case {
-  id: string;
-  scenario: Scenario;
-}
-
 /**
- * Run cases that share one boot (see plan/boot-groups.ts), in order. Each case
- * gets a boot point (its own boot, or the shared one named in `bootId`); a case
- * that hands the guest on must leave the device as it found it, else the next
- * case boots afresh. `done` receives each result as it ends. Never throws.
+ * Run cases that share one boot (see plan/boot-groups.ts), in order, each
+ * into its own event stream. Each case gets a boot point (its own boot, or
+ * the shared one named in `bootId`); a case that hands the guest on must
+ * leave the device as it found it, else the next case boots afresh. Every
+ * stream ends with case-ended. Never throws.
  */
-export async function runBootGroup(
-  group: { c: Case; planned: PlannedCase }[],
-  env: CaseEnv,
-  done: (c: Case, result: CaseResult) => Promise<void>,
-): Promise<void> {
+export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<void> {
+  const { clock } = env.fx;
   let m: Machine | undefined;
   let teardown: Teardown | undefined;
-  for (const [i, { c, planned }] of group.entries()) {
+  for (const [i, { c, stream }] of group.entries()) {
+    const emit = stream.emit;
     if (env.interrupt.aborted) {
-      const result = notRun(c, 'miss', 'run interrupted before this case started');
-      await env.reporter.onCaseBegin(planned);
-      for (const pt of result.points) await env.reporter.onPoint(planned, pt);
-      await done(c, result);
+      await endUnrun(c, stream, 'miss', 'run interrupted before this case started');
       continue;
     }
-    await env.reporter.onCaseBegin(planned);
     const s = c.scenario;
     const dir = env.store.caseDir(c.id);
     await mkdir(dir, { recursive: true });
-    const result = newResult(c, env.store.dir, dir);
-    const emit: Emit = async (p) => {
-      const point: PointResult = { id: result.points.length + 1, ...p };
-      result.points.push(point);
-      await env.reporter.onPoint(planned, point);
-      await env.store.event({ type: 'point', case: c.id, id: point.id, name: point.name, status: point.status, reason: point.reason, durationMs: point.durationMs });
-    };
+    const rel = (p: string) => relative(env.store.dir, p);
+    await emit({
+      type: 'case-started',
+      id: c.id,
+      scenario: s.name,
+      file: s.file,
+      files: { console: rel(join(dir, 'console.log')), dmesg: rel(join(dir, 'dmesg.txt')), commands: rel(join(dir, 'commands.log')) },
+    });
+    const name = `ramdax-harness:${env.store.run.runId}:${c.id}`;
+    const consoleFile = join(dir, 'console.log');
 
     // A kernel that cannot reach SSH: console-only boot verification, steps skipped (console-case.ts).
     const consoleKernel = m ? undefined : await consoleOnlyKernel(s, env);
     if (consoleKernel) {
-      await runConsoleCase(s, consoleKernel, result, { emit, consoleFile: join(dir, 'console.log'), env, name: `ramdax-harness:${env.store.run.runId}:${c.id}` });
-      await done(c, await finish(result, c, env));
+      await runConsoleCase(s, consoleKernel, { emit, consoleFile, env, name });
+      await finish(c, stream, env);
       continue;
     }
     if (!m) {
       teardown = new Teardown(env.log);
-      const progress: BootProgress = { boot: {}, failedBoots: [] };
-      const bootStart = Date.now();
+      const bootStart = clock.now();
       try {
         const inputs = await prepareBoot(s, env);
-        describeBoot(result, inputs, s.machine);
-        m = await startMachine(s, inputs, { bootId: c.id, name: `ramdax-harness:${env.store.run.runId}:${c.id}`, consoleFile: join(dir, 'console.log'), env, teardown, progress });
-        Object.assign(result, { boot: progress.boot, qemuArgv: progress.argv, sshPort: progress.port, bootId: c.id });
-        const fb = progress.failedBoots;
+        await emit(bootPrepared(inputs, s.machine));
+        m = await startMachine(s, inputs, { bootId: c.id, name, consoleFile, env, teardown, emit });
+        const fb = m.failedBoots;
         await emit({
-          name: 'boot',
-          kind: 'boot',
+          type: 'boot-ended',
           status: 'pass',
-          durationMs: Date.now() - bootStart,
-          details: { ...progress.boot, accel: result.accel, kernel: inputs.kernel.release, ...(group.length > 1 ? { sharedBy: group.length } : {}), ...(fb.length ? { flakyBoot: fb } : {}) },
-          metrics: bootMetrics(progress.boot),
+          durationMs: clock.now() - bootStart,
+          bootId: c.id,
+          failedAttempts: fb,
+          details: { accel: stream.result.accel, kernel: inputs.kernel.release, ...(group.length > 1 ? { sharedBy: group.length } : {}), ...(fb.length ? { flakyBoot: fb } : {}) },
+          metrics: bootMetrics(stream.result.boot),
         });
       } catch (err) {
-        Object.assign(result, { boot: progress.boot, qemuArgv: progress.argv, sshPort: progress.port });
         const bf = err instanceof BootFailure ? err : undefined;
         const status: Status = bf ? bf.status : 'error';
+        for (const finding of bf?.findings ?? []) await emit({ type: 'finding', finding });
         await emit({
-          name: 'boot',
-          kind: 'boot',
+          type: 'boot-ended',
           status,
           reason: bf ? bf.message : describeError(err),
-          durationMs: Date.now() - bootStart,
-          findings: bf?.findings,
-          details: { ...progress.boot, ...(bf ? { consoleTail: bf.consoleTail } : {}), ...(err instanceof HarnessError && err.hint ? { hint: err.hint } : {}) },
+          durationMs: clock.now() - bootStart,
+          failedAttempts: err instanceof MachineBootFailure ? err.failedAttempts : [],
+          details: { ...(bf ? { consoleTail: bf.consoleTail } : {}), ...(err instanceof HarnessError && err.hint ? { hint: err.hint } : {}) },
         });
         await markRest(s, 0, emit, 'miss', env.interrupt.aborted ? 'run interrupted' : `boot ${status === 'fail' ? 'failed' : 'errored'}`);
         await teardown.run();
         m = undefined;
-        await done(c, await finish(result, c, env));
+        await finish(c, stream, env);
         continue;
       }
     } else {
-      describeBoot(result, m.inputs, s.machine);
-      Object.assign(result, { qemuArgv: m.progress.argv, sshPort: m.port, bootId: m.bootId });
-      result.files.console = relative(env.store.dir, join(env.store.caseDir(m.bootId), 'console.log'));
-      await emit({ name: `boot (shared with ${m.bootId})`, kind: 'boot', status: 'pass', durationMs: 0, details: { sharedBoot: m.bootId } });
+      await emit(bootPrepared(m.inputs, s.machine));
+      await emit({ type: 'boot-shared', bootId: m.bootId, argv: m.argv, sshPort: m.port, console: rel(join(env.store.caseDir(m.bootId), 'console.log')) });
     }
 
     const next = group[i + 1]?.c;
     const before = next ? await deviceState(m.session) : undefined;
-    const outcome = await runSteps(m, s, dir, emit, env);
-    const dmesgFile = join(dir, 'dmesg.txt');
+    const outcome = await runSteps(m, s, emit, env);
     if (next && outcome.completed && !outcome.guestGone && !env.interrupt.aborted) {
-      if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log })) {
-        await done(c, await finish(result, c, env));
+      if (await handOver(m, before, { next: next.id, emit, env })) {
+        await finish(c, stream, env);
         continue;
       }
     }
-    await shutdownMachine(m, { dmesgFile, guestGone: outcome.guestGone, emit, teardown: teardown!, log: env.log });
-    result.stop = m.progress.stop;
+    await shutdownMachine(m, { guestGone: outcome.guestGone, emit, teardown: teardown!, env });
     m = undefined;
-    await done(c, await finish(result, c, env));
+    await finish(c, stream, env);
   }
 }
 
-function newResult(c: Case, runDir: string, dir: string): CaseResult {
-  const rel = (p: string) => relative(runDir, p);
+function bootPrepared(inputs: BootInputs, machine: Scenario['machine']): CaseEventBody {
+  const k = inputs.kernel;
   return {
-    id: c.id,
-    scenario: c.scenario.name,
-    file: c.scenario.file,
-    status: 'pass',
-    startedAt: new Date().toISOString(),
-    durationMs: 0,
-    boot: {},
-    points: [],
-    files: { console: rel(join(dir, 'console.log')), dmesg: rel(join(dir, 'dmesg.txt')), commands: rel(join(dir, 'commands.log')) },
+    type: 'boot-prepared',
+    kernel: { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: k.kind ?? 'debian', capabilities: capabilitiesOf(k) },
+    image: { name: inputs.image.name, sha256: inputs.image.sha256, rootfs: inputs.image.rootfs },
+    accel: inputs.accel,
+    machine: machineRecord(machine),
+    cmdline: inputs.cmdline,
   };
 }
 
-function describeBoot(result: CaseResult, inputs: Machine['inputs'], machine: Scenario['machine']): void {
-  const k = inputs.kernel;
-  result.kernel = { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: k.kind ?? 'debian', capabilities: capabilitiesOf(k) };
-  result.image = { name: inputs.image.name, sha256: inputs.image.sha256, rootfs: inputs.image.rootfs };
-  result.accel = inputs.accel;
-  result.machine = machineRecord(machine);
-  result.cmdline = inputs.cmdline;
-}
-
-async function finish(result: CaseResult, c: Case, env: CaseEnv): Promise<CaseResult> {
-  result.durationMs = Date.now() - Date.parse(result.startedAt);
-  result.status = caseStatus(result.points);
-  const bad = result.points.find((p) => p.status === result.status && p.reason);
-  if (bad && result.status !== 'pass') result.reason = `${bad.name}: ${bad.reason}`;
-  if (result.status === 'fail' || result.status === 'error') {
+/** A failed case gets its reproducer bundle; then the case ends. */
+async function finish(c: Case, stream: CaseStream, env: CaseEnv): Promise<void> {
+  const r = stream.result;
+  if (r.status === 'fail' || r.status === 'error') {
+    // The bundle copies what the store wrote so far (console, commands): let it catch up first.
+    await stream.done();
     try {
-      const dir = await writeRepro({ caseDir: env.store.caseDir(c.id), result, run: env.store.run, scenario: c.scenario, sshKey: env.keys.clientKey });
-      result.files.repro = relative(env.store.dir, dir);
+      const dir = await writeRepro({ caseDir: env.store.caseDir(c.id), result: r, run: env.store.run, scenario: c.scenario, sshKey: env.keys.clientKey });
+      await stream.emit({ type: 'file', name: 'repro', path: relative(env.store.dir, dir) });
     } catch (err) {
       env.log.warn(`${c.id}: cannot write the reproducer bundle: ${describeError(err)}`);
     }
   }
-  return result;
+  await stream.emit({ type: 'case-ended' });
 }
 
-/** fail/error/miss when any point is; skip when every step was skipped; else pass. */
-export function caseStatus(points: PointResult[]): Status {
-  for (const s of ['error', 'fail', 'miss'] as const) if (points.some((p) => p.status === s)) return s;
-  const steps = points.filter((p) => p.kind === 'step');
-  if (steps.length && steps.every((p) => p.status === 'skip')) return 'skip';
-  return 'pass';
-}
-
-/** The result of a case that never started (interrupted, or a harness bug). */
-export function notRun(c: Case, status: Status, reason: string): CaseResult {
-  const points: PointResult[] = [
-    { id: 1, name: 'boot', kind: 'boot', status, reason, durationMs: 0 },
-    ...c.scenario.steps.map((s, i) => ({ id: i + 2, name: s.name, kind: 'step' as const, status: 'miss' as Status, reason, durationMs: 0 })),
-  ];
-  return { id: c.id, scenario: c.scenario.name, file: c.scenario.file, status: caseStatus(points), reason, startedAt: new Date().toISOString(), durationMs: 0, boot: {}, points, files: {} };
+/**
+ * End a case that did not run (interrupted before it started, or a harness
+ * bug stopped its group): whatever it emitted stays, a missing boot point and
+ * every step not reported yet get `status` with the reason.
+ */
+export async function endUnrun(c: Case, stream: CaseStream, status: Status, reason: string): Promise<void> {
+  if (stream.ended) return;
+  if (!stream.started) await stream.emit({ type: 'case-started', id: c.id, scenario: c.scenario.name, file: c.scenario.file, files: {} });
+  const points = stream.result.points;
+  if (!points.some((p) => p.kind === 'boot')) await stream.emit({ type: 'boot-ended', status, reason, durationMs: 0, failedAttempts: [] });
+  const reported = stream.result.points.filter((p) => p.kind === 'step').length;
+  await markRest(c.scenario, reported, stream.emit, 'miss', reason);
+  await stream.emit({ type: 'case-ended' });
 }

@@ -6,20 +6,18 @@
  * checks the kernel banner, the report, the power-off and the console for
  * kernel trouble; every step that needs the guest is a SKIP with the reason.
  */
-import { rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../common/errors.js';
 import { formatDuration } from '../common/units.js';
-import type { CaseResult, PointResult, Status } from '../results/model.js';
+import type { Status } from '../model/status.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import type { Scenario } from '../scenario/load.js';
 import type { KernelArtifact } from '../setup/artifacts.js';
 import { parseProbeOutput, ramdaxReason, sshGap, type KernelCapabilities, type ProbeReport } from '../setup/capabilities.js';
 import { capabilitiesOf } from '../setup/detect.js';
-import { consoleCmdline, consoleVmSpec, ensureProbeInitramfs } from '../setup/probe.js';
+import { consoleCmdline, consoleVmSpec } from '../setup/probe.js';
 import { findFindings, type Finding } from '../triage/findings.js';
-import { QemuVm } from '../vm/qemu.js';
-import { MARKERS } from './boot.js';
+import { BOOT_MARKERS, PROBE_MARKERS, watchBoot, type WatchEnd } from '../vm/boot-watch.js';
+import type { VmHandle } from '../vm/handle.js';
 import { machineRecord, type MachineEnv } from './machine.js';
 import { capabilityGap } from './capability-gate.js';
 import type { Emit } from './steps.js';
@@ -39,7 +37,7 @@ export interface ConsoleVerdict {
 export function judgeConsole(lines: string[], o: { release: string; exitCode: number | undefined; stop: string; carveOuts: number }): ConsoleVerdict {
   const report = parseProbeOutput(lines.join('\n'));
   const findings = findFindings(lines);
-  const banner = lines.some((l) => MARKERS.kernel.test(l));
+  const banner = lines.some((l) => BOOT_MARKERS.kernelStartedMs.test(l));
   const powerDown = lines.some((l) => POWER_DOWN.test(l));
   const problems: string[] = [];
   if (findings.length) problems.push(`kernel reported ${findings[0]!.title}`);
@@ -63,81 +61,88 @@ export function isConsoleOnly(kernel: KernelArtifact): boolean {
   return !capabilitiesOf(kernel).ssh.reachable;
 }
 
-/** Boot, judge the console, skip the steps. Never throws: every outcome is a point. */
-export async function runConsoleCase(
-  s: Scenario,
-  kernel: KernelArtifact,
-  result: CaseResult,
-  o: { emit: Emit; consoleFile: string; env: MachineEnv; name: string },
-): Promise<void> {
+type EndedBody = Extract<Parameters<Emit>[0], { type: 'boot-ended' }>;
+
+/** Boot, judge the console, skip the steps, emitting the case's boot events and points. Never throws: every outcome is a point. */
+export async function runConsoleCase(s: Scenario, kernel: KernelArtifact, o: { emit: Emit; consoleFile: string; env: MachineEnv; name: string }): Promise<void> {
   const { emit, env } = o;
+  const { clock } = env.fx;
   const caps = capabilitiesOf(kernel);
-  const t0 = Date.now();
+  const t0 = clock.now();
   const cmdline = consoleCmdline([...s.memmap.map(formatMemmapArg), ...s.cmdline]);
-  result.kernel = { name: kernel.name, release: kernel.release, source: kernel.source, sha256: kernel.sha256, ramdax: kernel.ramdax, kind: kernel.kind ?? 'debian', capabilities: caps };
-  result.cmdline = cmdline;
-  result.accel = { accel: 'tcg', reason: s.machine.icount === undefined ? 'console-only boot' : `console-only boot; machine.icount: ${s.machine.icount}` };
-  result.machine = machineRecord(s.machine);
-  let vm: QemuVm | undefined;
-  let socket: string | undefined;
-  let boot: Omit<PointResult, 'id'>;
-  let shutdown: Omit<PointResult, 'id'> | undefined;
+  await emit({
+    type: 'boot-prepared',
+    kernel: { name: kernel.name, release: kernel.release, source: kernel.source, sha256: kernel.sha256, ramdax: kernel.ramdax, kind: kernel.kind ?? 'debian', capabilities: caps },
+    accel: { accel: 'tcg', reason: s.machine.icount === undefined ? 'console-only boot' : `console-only boot; machine.icount: ${s.machine.icount}` },
+    machine: machineRecord(s.machine),
+    cmdline,
+  });
+  let vm: VmHandle | undefined;
+  let boot: EndedBody;
+  let shutdown: Extract<Parameters<Emit>[0], { type: 'shutdown' }> | undefined;
   try {
-    const initrd = await ensureProbeInitramfs(env.cacheDir);
-    const spec = await consoleVmSpec({ qemu: env.qemuBinary, vmlinuz: kernel.vmlinuz, initrd, cmdline, memoryBytes: s.machine.memory, cpus: s.machine.cpus, machine: s.machine.type, name: o.name, icount: s.machine.icount });
-    socket = spec.qmpSocket;
-    vm = new QemuVm(spec, o.consoleFile);
-    result.qemuArgv = [spec.binary, ...vm.argv];
-    const times = result.boot;
-    vm.console.on('line', (l: { t: number; text: string }) => {
-      if (times.kernelStartedMs === undefined && MARKERS.kernel.test(l.text)) times.kernelStartedMs = l.t;
-      if (times.initStartedMs === undefined && /harness-probe: started/.test(l.text)) times.initStartedMs = l.t;
+    const initrd = await env.fx.probeInitramfs(env.cacheDir);
+    const spec = consoleVmSpec({ qemu: env.qemuBinary, vmlinuz: kernel.vmlinuz, initrd, cmdline, memoryBytes: s.machine.memory, cpus: s.machine.cpus, machine: s.machine.type, name: o.name, icount: s.machine.icount, sshPort: await env.fx.freePort() });
+    vm = env.fx.vm(spec, o.consoleFile);
+    await emit({ type: 'boot-started', attempt: 1, argv: [spec.binary, ...vm.argv] });
+    const times: Record<string, number> = {};
+    const w = await watchBoot(vm, {
+      markers: PROBE_MARKERS,
+      deadlineMs: s.timeouts.boot,
+      silenceMs: s.timeouts.silence,
+      panicGraceMs: 3000,
+      clock,
+      interrupt: env.interrupt,
+      onMilestone: (name, ms) => {
+        times[name] = ms;
+        void emit({ type: 'milestone', name, ms });
+      },
     });
-    const why = await waitForExit(vm, s, env.interrupt);
+    const why = whyStopped(w, s);
     const stop = why ? await vm.stop(0) : 'exited';
-    result.stop = stop;
     const ex = await vm.exit;
     const lines = vm.console.linesFrom(0).map((l) => l.text);
     const v = judgeConsole(lines, { release: kernel.release, exitCode: ex.exitCode, stop, carveOuts: s.carveOuts.length });
     const status: Status = why === 'interrupted' ? 'error' : lines.length === 0 ? 'error' : v.status;
     const reason = why === 'interrupted' ? 'interrupted' : lines.length === 0 ? `QEMU printed nothing (exit ${ex.exitCode ?? ex.signal}): ${ex.stderr.trim().split('\n').at(-1) ?? ''}` : [why, v.reason].filter(Boolean).join('; ') || undefined;
-    const wallMs = Date.now() - vm.startedAt;
+    const wallMs = clock.now() - vm.startedAt;
+    for (const finding of v.findings) await emit({ type: 'finding', finding });
     boot = {
-      name: 'boot',
-      kind: 'boot',
+      type: 'boot-ended',
       status,
       reason,
-      durationMs: Date.now() - t0,
-      findings: v.findings.length ? v.findings : undefined,
+      durationMs: clock.now() - t0,
+      failedAttempts: [],
+      stop,
       details: { consoleOnly: true, release: v.report.release, pmem: v.report.pmem, e820Pmem: v.report.e820Pmem, ramdaxDriver: v.report.ramdaxDriver, powerOffMs: wallMs, ...times, ...(status === 'pass' ? {} : { consoleTail: vm.console.tail(40) }) },
     };
     // The power-off is part of the boot verdict; the shutdown point records it like the SSH path does.
-    if (status === 'pass') shutdown = { name: 'shutdown', kind: 'shutdown', status: 'pass', durationMs: 0, details: { stop, exitCode: ex.exitCode, wallMs } };
+    if (status === 'pass') shutdown = { type: 'shutdown', status: 'pass', durationMs: 0, details: { stop, exitCode: ex.exitCode, wallMs } };
   } catch (err) {
     vm?.killNow();
-    boot = { name: 'boot', kind: 'boot', status: 'error', reason: describeError(err), durationMs: Date.now() - t0 };
-  } finally {
-    if (socket) await rm(socket, { force: true });
+    boot = { type: 'boot-ended', status: 'error', reason: describeError(err), durationMs: clock.now() - t0, failedAttempts: [] };
   }
   await emit(boot);
   for (const step of s.steps) {
-    if (boot.status === 'pass') await emit({ name: step.name, kind: 'step', status: 'skip', reason: consoleSkipReason(step, kernel, caps), durationMs: 0 });
-    else await emit({ name: step.name, kind: 'step', status: 'miss', reason: `boot ${boot.status === 'fail' ? 'failed' : 'errored'}`, durationMs: 0 });
+    if (boot.status === 'pass') await emit({ type: 'step-ended', index: step.index, name: step.name, status: 'skip', reason: consoleSkipReason(step, kernel, caps), durationMs: 0 });
+    else await emit({ type: 'step-ended', index: step.index, name: step.name, status: 'miss', reason: `boot ${boot.status === 'fail' ? 'failed' : 'errored'}`, durationMs: 0 });
   }
   if (shutdown) await emit(shutdown);
 }
 
-/** Wait for QEMU to exit; undefined when it did, else why it had to be stopped. Never longer than the boot deadline. */
-async function waitForExit(vm: QemuVm, s: Scenario, interrupt: AbortSignal): Promise<string | undefined> {
-  const deadline = vm.startedAt + s.timeouts.boot;
-  let panicAt: number | undefined;
-  for (;;) {
-    if (await vm.waitExit(100)) return undefined;
-    if (interrupt.aborted) return 'interrupted';
-    if (Date.now() > deadline) return `no power-off within ${formatDuration(s.timeouts.boot)}`;
-    if (Date.now() - vm.console.lastOutputAt > s.timeouts.silence) return `console silent for ${formatDuration(s.timeouts.silence)}`;
-    // panic=-1 ends QEMU: give it a moment, then stop it.
-    if (panicAt === undefined && findFindings(vm.console.tail(60).split('\n')).some((f) => f.type === 'panic')) panicAt = Date.now();
-    if (panicAt !== undefined && Date.now() - panicAt > 3000) return 'kernel panic';
+/** Why QEMU had to be stopped, or undefined when it ended by itself (a panic=-1 exit included). */
+function whyStopped(w: WatchEnd, s: Scenario): string | undefined {
+  switch (w.end) {
+    case 'exited':
+    case 'reached':
+      return undefined;
+    case 'panic':
+      return w.exited ? undefined : 'kernel panic';
+    case 'interrupted':
+      return 'interrupted';
+    case 'timeout':
+      return `no power-off within ${formatDuration(s.timeouts.boot)}`;
+    case 'silent':
+      return `console silent for ${formatDuration(s.timeouts.silence)}`;
   }
 }

@@ -1,13 +1,12 @@
-import type { SshSession } from '../session/ssh.js';
-import type { CommandResult } from '../steps/types.js';
-import type { Finding } from '../triage/findings.js';
-import type { QemuVm } from '../vm/qemu.js';
+import type { Finding } from '../model/findings.js';
+import type { GuestSession } from '../model/guest.js';
+import type { VmHandle } from '../vm/handle.js';
 
 /**
  * `work`, unless QEMU exits or the run is interrupted first (then it rejects).
  * The abort listener is removed afterwards: one command, one listener, gone again.
  */
-export async function unlessGone<T>(work: Promise<T>, vm: QemuVm, interrupt: AbortSignal): Promise<T> {
+export async function unlessGone<T>(work: Promise<T>, vm: VmHandle, interrupt: AbortSignal): Promise<T> {
   let onAbort: (() => void) | undefined;
   const gone = new Promise<never>((_, reject) => {
     vm.exit.then((e) => reject(new Error(`QEMU exited (${e.exitCode ?? e.signal})`)));
@@ -22,7 +21,7 @@ export async function unlessGone<T>(work: Promise<T>, vm: QemuVm, interrupt: Abo
   }
 }
 
-export async function responsive(session: SshSession): Promise<boolean> {
+export async function responsive(session: GuestSession): Promise<boolean> {
   try {
     return (await session.exec('true', { timeoutMs: 5000 })).exitCode === 0;
   } catch {
@@ -31,7 +30,7 @@ export async function responsive(session: SshSession): Promise<boolean> {
 }
 
 /** The kernel's taint mask and log, in one round trip. */
-export async function readDmesg(session: SshSession): Promise<{ taint: number; lines: string[] } | undefined> {
+export async function readDmesg(session: GuestSession): Promise<{ taint: number; lines: string[] } | undefined> {
   try {
     const r = await session.exec('cat /proc/sys/kernel/tainted; dmesg', { timeoutMs: 15_000 });
     if (r.exitCode !== 0) return undefined;
@@ -52,7 +51,7 @@ export async function readDmesg(session: SshSession): Promise<{ taint: number; l
 export const DEVICE_STATE_COMMAND =
   "ndctl list -N -b ramdax 2>/dev/null; echo '--- mounts'; awk '$1 ~ /^\\/dev\\/(pmem|dax)/ {print $1, $2, $3}' /proc/mounts";
 
-export async function deviceState(session: SshSession): Promise<string | undefined> {
+export async function deviceState(session: GuestSession): Promise<string | undefined> {
   try {
     const r = await session.exec(DEVICE_STATE_COMMAND, { timeoutMs: 15_000 });
     return r.exitCode === 0 ? r.stdout.trim() : undefined;
@@ -64,8 +63,4 @@ export async function deviceState(session: SshSession): Promise<string | undefin
 export function mergeFindings(a: Finding[], b: Finding[]): Finding[] {
   const seen = new Set(a.map((f) => f.title));
   return [...a, ...b.filter((f) => !seen.has(f.title))];
-}
-
-export function formatCommand(r: CommandResult): string {
-  return `$ ${r.command}\n# exit=${r.exitCode ?? r.signal}${r.timedOut ? ' (timed out)' : ''} ${r.durationMs}ms\n${r.stdout}${r.stderr ? `# stderr:\n${r.stderr}` : ''}\n`;
 }

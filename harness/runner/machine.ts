@@ -1,33 +1,32 @@
-import { appendFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { appendFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { HarnessError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import type { CaseEventBody, FailedBoot } from '../model/events.js';
+import type { GuestSession } from '../model/guest.js';
+import type { BootTimes, CaseResult } from '../model/results.js';
 import { needsKexec, needsReset } from '../plan/boot-groups.js';
-import type { BootTimes, CaseResult } from '../results/model.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import type { Scenario } from '../scenario/load.js';
-import { loadSshTarget, type SshSession } from '../session/ssh.js';
 import { currentImage, currentKernel, type ImageArtifact, type KernelArtifact } from '../setup/artifacts.js';
-import type { KeyPaths } from '../setup/keys.js';
-import { resolveAccel } from '../vm/accel.js';
-import { freeLoopbackPort } from '../vm/ports.js';
-import { baseCmdline, type VmSpec } from '../vm/qemu-args.js';
-import { QemuVm, type StopMethod } from '../vm/qemu.js';
+import type { VmHandle, StopMethod } from '../vm/handle.js';
+import { baseCmdline, type Disk, type VmSpec } from '../vm/qemu-args.js';
+import { qmpSocketPath } from '../vm/qmp.js';
 import { bootGuest, BootFailure } from './boot.js';
+import type { Effects } from './effects.js';
 import { machineFiles, type MachineFiles } from './machine-files.js';
 import type { Teardown } from './teardown.js';
 import { createScratchDisks, removeScratchDisks } from '../perf/scratch-disks.js';
-import type { Disk } from '../vm/qemu-args.js';
 
 export interface MachineEnv {
   cacheDir: string;
-  keys: KeyPaths;
   qemuBinary: string;
   log: Logger;
   interrupt: AbortSignal;
   /** Try this host port first for the first VM's SSH forward (then free ones). */
   firstSshPort?: number;
+  /** The host (or the fakes of a unit test). */
+  fx: Effects;
 }
 
 /** What a boot is made of, resolved before QEMU starts. */
@@ -39,41 +38,39 @@ export interface BootInputs {
   noReboot: boolean;
 }
 
-export interface FailedBoot {
-  attempt: number;
-  status: string;
-  reason: string;
-  findings: string[];
-}
-
-/** Filled in while booting, so a failed boot still reports how far it got. */
-export interface BootProgress {
-  boot: BootTimes;
-  argv?: string[];
-  port?: number;
-  failedBoots: FailedBoot[];
-  stop?: StopMethod;
-}
-
-/** A booted guest: QEMU, its SSH session, and the kernel-log position steps continue from. */
+/** A booted guest: QEMU, its guest session, and the kernel-log position steps continue from. */
 export interface Machine {
   /** The case whose boot this is; cases sharing the boot name it in their results. */
   bootId: string;
-  vm: QemuVm;
-  session: SshSession;
+  vm: VmHandle;
+  session: GuestSession;
   port: number;
   inputs: BootInputs;
-  progress: BootProgress;
+  /** The first QEMU's command line (a power cycle starts another from the same spec). */
+  argv: string[];
   /** How it was started; a power cycle starts the next QEMU from it. */
   spec: VmSpec;
   teardown: Teardown;
   consoleFile: string;
   dmesgSeen: number;
   taint?: number;
+  /** How the last QEMU ended (set when the teardown stops it). */
+  stop?: StopMethod;
+  /** Boot attempts that failed before this one worked. */
+  failedBoots: FailedBoot[];
+}
+
+/** A boot that failed on every attempt: the last failure, and the attempts before it. */
+export class MachineBootFailure extends BootFailure {
+  constructor(
+    last: BootFailure,
+    readonly failedAttempts: FailedBoot[],
+  ) {
+    super(last.status, last.message, last.findings, last.consoleTail, last.portInUse);
+  }
 }
 
 const PORT_RETRIES = 3;
-let qmpCounter = 0;
 
 /** The machine as a case records it: compare pairs runs only on the same shape and clock. */
 export function machineRecord(m: Scenario['machine']): NonNullable<CaseResult['machine']> {
@@ -85,13 +82,13 @@ export async function prepareBoot(s: Scenario, env: MachineEnv): Promise<BootInp
   const image = await currentImage(env.cacheDir, s.image);
   const noReboot = !needsReset(s);
   const cmdline = [...baseCmdline({ initrd: !!kernel.initrd, noReboot }), ...s.memmap.map(formatMemmapArg), ...s.cmdline].join(' ');
-  return { kernel, image, accel: await chooseAccel(s, kernel.vmlinuz, env.qemuBinary), cmdline, noReboot };
+  return { kernel, image, accel: await chooseAccel(s, kernel.vmlinuz, env), cmdline, noReboot };
 }
 
-async function chooseAccel(s: Scenario, vmlinuz: string, qemu: string): Promise<BootInputs['accel']> {
+async function chooseAccel(s: Scenario, vmlinuz: string, env: MachineEnv): Promise<BootInputs['accel']> {
   // Instruction counting exists only in TCG: no KVM probe boot is needed.
   if (s.machine.icount !== undefined) return { accel: 'tcg', reason: `machine.icount: ${s.machine.icount} (guest time counted in instructions)` };
-  const accel = await resolveAccel(vmlinuz, qemu);
+  const accel = await env.fx.accel(vmlinuz, env.qemuBinary);
   if (s.machine.accel === 'kvm' && accel.accel !== 'kvm') throw new HarnessError('infra', `scenario requires KVM: ${accel.reason}`);
   return { accel: s.machine.accel === 'tcg' ? 'tcg' : accel.accel, reason: accel.reason };
 }
@@ -114,8 +111,7 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
       ...(needsKexec(s) ? kexecDisks(kernel) : []),
     ],
     sshPort: port,
-    // Unix socket paths are limited to 107 bytes: keep it short, outside the run folder.
-    qmpSocket: join(tmpdir(), `ramdax-qmp-${process.pid}-${++qmpCounter}.sock`),
+    qmpSocket: qmpSocketPath(),
     noReboot: inputs.noReboot,
     memoryFile: files.memoryFile,
     numa: s.machine.numa,
@@ -124,55 +120,76 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
   };
 }
 
+/** Start a VM whose stop is registered in `teardown` first; `stopped` hears how it ended. */
+function launch(spec: VmSpec, consoleFile: string, env: MachineEnv, teardown: Teardown, graceMs: number, stopped: (vm: VmHandle, how: StopMethod) => void): VmHandle {
+  let vm: VmHandle | undefined;
+  teardown.add(async () => {
+    if (vm) stopped(vm, await vm.stop(graceMs));
+  });
+  vm = env.fx.vm(spec, consoleFile);
+  return vm;
+}
+
 /**
- * Start QEMU and wait for SSH, retrying a taken port and (per `retries.boot`)
- * a failed boot. Every VM's stop is registered in `teardown` before it starts.
- * Throws BootFailure or HarnessError; `progress` says how far it got.
+ * Start QEMU and wait for the guest, retrying a taken port and (per
+ * `retries.boot`) a failed boot. Emits boot-started for every QEMU it starts
+ * and each milestone reached; every VM's stop is registered in `teardown`
+ * before it starts. Throws BootFailure (MachineBootFailure after retries) or
+ * HarnessError.
  */
 export async function startMachine(
   s: Scenario,
   inputs: BootInputs,
-  o: { bootId: string; name: string; consoleFile: string; env: MachineEnv; teardown: Teardown; progress: BootProgress },
+  o: { bootId: string; name: string; consoleFile: string; env: MachineEnv; teardown: Teardown; emit: (e: CaseEventBody) => Promise<void> },
 ): Promise<Machine> {
-  const { env, progress } = o;
-  const target = await loadSshTarget(0, env.keys);
+  const { env } = o;
+  await env.fx.guest.prepare();
   const files = await machineFiles(s, inputs.image, o.teardown);
   // machine.disks: empty sparse files in the case folder, removed after the VM stops.
   let scratch: Disk[] = [];
   o.teardown.add(() => removeScratchDisks(scratch));
   scratch = await createScratchDisks(dirname(o.consoleFile), s.machine.disks);
+  const failed: FailedBoot[] = [];
+  let machine: Machine | undefined;
+  // Only the QEMU the machine runs on says how the machine stopped (earlier attempts' QEMUs are long gone).
+  const stopped = (vm: VmHandle, how: StopMethod) => {
+    if (machine?.vm === vm) machine.stop = how;
+  };
   let portRetries = 0;
   for (let attempt = 1; ; attempt++) {
-    const port = attempt === 1 && env.firstSshPort ? env.firstSshPort : await freeLoopbackPort();
+    const port = attempt === 1 && env.firstSshPort ? env.firstSshPort : await env.fx.freePort();
     const spec = vmSpec(s, inputs, files, env, port, o.name, scratch);
-    let vm: QemuVm | undefined;
-    o.teardown.add(async () => {
-      if (vm) progress.stop = await vm.stop(s.timeouts.teardown);
-      await rm(spec.qmpSocket, { force: true });
-    });
-    vm = new QemuVm(spec, o.consoleFile);
-    progress.argv = [spec.binary, ...vm.argv];
-    progress.port = port;
-    progress.boot = {};
+    const vm = launch(spec, o.consoleFile, env, o.teardown, s.timeouts.teardown, stopped);
+    await o.emit({ type: 'boot-started', attempt, argv: [spec.binary, ...vm.argv], sshPort: port });
     try {
-      const session = await bootGuest(vm, { ...target, port }, { bootMs: s.timeouts.boot, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, progress.boot, env.interrupt);
+      const { session } = await bootGuest(vm, {
+        transport: env.fx.guest,
+        port,
+        deadlines: { bootMs: s.timeouts.boot, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence },
+        clock: env.fx.clock,
+        interrupt: env.interrupt,
+        onMilestone: (name, ms) => void o.emit({ type: 'milestone', name, ms }),
+      });
       o.teardown.add(() => session.close());
-      return { bootId: o.bootId, vm, session, port, inputs, progress, spec, teardown: o.teardown, consoleFile: o.consoleFile, dmesgSeen: 0 };
+      machine = { bootId: o.bootId, vm, session, port, inputs, argv: [spec.binary, ...vm.argv], spec, teardown: o.teardown, consoleFile: o.consoleFile, dmesgSeen: 0, failedBoots: failed };
+      return machine;
     } catch (err) {
       if (err instanceof BootFailure && err.portInUse && portRetries++ < PORT_RETRIES) {
         env.log.warn(`${o.bootId}: SSH port ${port} was taken, retrying with another`);
         continue;
       }
       // Boot retry policy: a boot that fails once and then works is reported as flaky, not hidden.
-      if (err instanceof BootFailure && err.message !== 'interrupted' && progress.failedBoots.length < s.retries.boot && !env.interrupt.aborted) {
-        progress.failedBoots.push({ attempt, status: err.status, reason: err.message, findings: err.findings.map((f) => f.title) });
+      if (err instanceof BootFailure && err.message !== 'interrupted' && failed.length < s.retries.boot && !env.interrupt.aborted) {
+        failed.push({ attempt, status: err.status, reason: err.message, findings: err.findings.map((f) => f.title) });
         env.log.warn(`${o.bootId}: boot attempt ${attempt} failed (${err.message}); retrying (retries.boot: ${s.retries.boot})`);
         await vm.stop(0);
         await appendFile(o.consoleFile, `\n=== ramdax-harness: boot attempt ${attempt} failed: ${err.message}; attempt ${attempt + 1} follows ===\n`).catch(() => undefined);
         continue;
       }
-      if (err instanceof BootFailure && progress.failedBoots.length) {
-        err.message += ` (also failed on ${progress.failedBoots.length} earlier attempt(s): ${progress.failedBoots.map((b) => b.reason).join('; ')})`;
+      if (err instanceof BootFailure && failed.length) {
+        const last = new MachineBootFailure(err, failed);
+        last.message += ` (also failed on ${failed.length} earlier attempt(s): ${failed.map((b) => b.reason).join('; ')})`;
+        throw last;
       }
       throw err;
     }
@@ -182,7 +199,7 @@ export async function startMachine(
 /**
  * Power-cycle: kill QEMU without warning (as a power cut would), then start a
  * new QEMU from the same spec — same RAM file and disk overlay — on a fresh
- * port and control socket, and wait for SSH. The console log continues.
+ * port and control socket, and wait for the guest. The console log continues.
  * Returns boot times relative to the new QEMU's start.
  */
 export async function powerCycle(m: Machine, s: Scenario, env: MachineEnv, bootMs: number): Promise<BootTimes> {
@@ -192,20 +209,21 @@ export async function powerCycle(m: Machine, s: Scenario, env: MachineEnv, bootM
   m.vm.killNow();
   await m.vm.waitExit(10_000);
   await appendFile(m.consoleFile, '\n=== ramdax-harness: power cycle: QEMU killed, starting a new one on the same RAM file ===\n').catch(() => undefined);
-  const port = await freeLoopbackPort();
-  const spec: VmSpec = { ...m.spec, sshPort: port, qmpSocket: join(tmpdir(), `ramdax-qmp-${process.pid}-${++qmpCounter}.sock`) };
-  let vm: QemuVm | undefined;
-  m.teardown.add(async () => {
-    if (vm) m.progress.stop = await vm.stop(s.timeouts.teardown);
-    await rm(spec.qmpSocket, { force: true });
+  const port = await env.fx.freePort();
+  const spec: VmSpec = { ...m.spec, sshPort: port, qmpSocket: qmpSocketPath() };
+  const vm = launch(spec, m.consoleFile, env, m.teardown, s.timeouts.teardown, (v, how) => {
+    if (m.vm === v) m.stop = how;
   });
-  vm = new QemuVm(spec, m.consoleFile);
-  const times: BootTimes = {};
-  const target = await loadSshTarget(port, env.keys);
   Object.assign(m, { vm, spec, port });
-  m.progress.argv = [spec.binary, ...vm.argv];
-  m.session = await bootGuest(vm, target, { bootMs, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, times, env.interrupt);
-  m.teardown.add(() => m.session.close());
+  const { session, times } = await bootGuest(vm, {
+    transport: env.fx.guest,
+    port,
+    deadlines: { bootMs, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence },
+    clock: env.fx.clock,
+    interrupt: env.interrupt,
+  });
+  m.session = session;
+  m.teardown.add(() => session.close());
   return times;
 }
 

@@ -2,18 +2,22 @@ import { createWriteStream } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { execa } from 'execa';
 import { describeError, infraError } from '../common/errors.js';
 import { ExitCode, type ExitCodeValue } from '../common/exit-codes.js';
 import type { Logger } from '../common/log.js';
-import { notRun, runBootGroup, type Case, type CaseEnv } from './case.js';
+import type { Case } from '../matrix/case.js';
+import type { RunResult } from '../model/results.js';
+import { rollUp } from '../model/status.js';
 import { planBoots } from '../plan/boot-groups.js';
-import type { CaseResult, RunResult, Status } from '../results/model.js';
-import { ResultStore } from '../results/store.js';
+import { CaseStream } from '../reporters/case-stream.js';
+import { LogReporter } from '../reporters/log.js';
 import { Multiplexer, type PlannedCase, type Reporter } from '../reporters/reporter.js';
 import { TapReporter } from '../reporters/tap.js';
+import { ResultStore } from '../results/store.js';
 import type { KeyPaths } from '../setup/keys.js';
 import { killAllVmsSync } from '../vm/qemu.js';
+import { endUnrun, runBootGroup, type CaseEnv } from './case.js';
+import { hostEffects, type Effects } from './effects.js';
 
 export interface RunOptions {
   cases: Case[];
@@ -23,23 +27,32 @@ export interface RunOptions {
   jobs: number;
   qemuBinary: string;
   log: Logger;
-  /** Extra reporters besides TAP on stdout and in the run folder. */
+  /** Extra reporters besides the result store, the log and TAP (on stdout and in the run folder). */
   reporters?: Reporter[];
   stdout?: (text: string) => void;
   version: string;
   firstSshPort?: number;
+  /** The host by default; fakes in unit tests. */
+  effects?: Effects;
+  /** Besides SIGINT/SIGTERM: aborting this interrupts the run the same way. */
+  interrupt?: AbortSignal;
 }
+
+/** Runs cases: what `run`, `repro` and each bisect step call. */
+export type RunCases = (o: RunOptions) => Promise<{ exitCode: ExitCodeValue; run: RunResult }>;
 
 export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}-${process.pid}`;
 }
 
 /** Run cases, stream TAP, keep results on disk as they finish; returns the exit status. */
-export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue; run: RunResult }> {
-  const qemu = await execa(o.qemuBinary, ['--version'], { reject: false }).then((r) => String(r.stdout).split('\n')[0]);
+export const runCases: RunCases = async (o) => {
+  const fx = o.effects ?? hostEffects(o.keys);
+  const qemu = await fx.qemuVersion(o.qemuBinary);
+  const startedAt = new Date(fx.clock.now());
   const store = await ResultStore.create(o.resultsRoot, {
-    runId: newRunId(),
-    startedAt: new Date().toISOString(),
+    runId: newRunId(startedAt),
+    startedAt: startedAt.toISOString(),
     status: 'running',
     harness: { version: o.version, node: process.version },
     qemu,
@@ -56,7 +69,8 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
     write(t);
     tapFile.write(t);
   });
-  const reporter = new Multiplexer([tap, ...(o.reporters ?? [])], (m) => o.log.warn(m));
+  // The store first: a case is on disk before it is reported done.
+  const reporter = new Multiplexer([store, new LogReporter(o.log), tap, ...(o.reporters ?? [])], (m) => o.log.warn(m));
   const planned: PlannedCase[] = o.cases.map((c) => ({ id: c.id, scenario: c.scenario.name, steps: c.scenario.steps.length }));
   o.log.info(`run ${store.run.runId}: ${o.cases.length} case(s), results in ${store.dir}`);
 
@@ -69,48 +83,39 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
     interrupt.abort(new Error(`interrupted by ${sig}`));
     if (signals > 1) killAllVmsSync();
   };
+  const onAbort = () => interrupt.abort(o.interrupt?.reason);
+  o.interrupt?.addEventListener('abort', onAbort, { once: true });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('exit', killAllVmsSync);
 
   await reporter.onRunBegin(store.run, planned);
-  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort };
+  const env: CaseEnv = { store, keys: o.keys, cacheDir: o.cacheDir, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, fx };
   const limit = pLimit(Math.max(1, o.jobs));
   const index = new Map(o.cases.map((c, i) => [c, planned[i]!]));
-  const done = async (c: Case, result: CaseResult) => {
-    o.log.info(`${c.id}: ${result.status}${result.reason ? ` — ${result.reason}` : ''} (${(result.durationMs / 1000).toFixed(1)}s)${result.bootId && result.bootId !== c.id ? ` [boot of ${result.bootId}]` : ''}`);
-    await store.addCase(result);
-    await reporter.onCaseEnd(index.get(c)!, result);
-  };
   await Promise.all(
     planBoots(o.cases).map((boot) =>
       limit(async () => {
-        const finished = new Set<Case>();
-        const group = boot.cases.map((c) => ({ c, planned: index.get(c)! }));
+        const group = boot.cases.map((c) => ({ c, stream: new CaseStream(index.get(c)!, reporter, fx.clock) }));
         if (!interrupt.signal.aborted) o.log.step(`${boot.cases[0]!.id}: booting ${boot.cases[0]!.scenario.kernel}${boot.cases.length > 1 ? ` for ${boot.cases.length} cases (shareBoot)` : ''}`);
         try {
-          await runBootGroup(group, env, async (c, r) => {
-            finished.add(c);
-            await done(c, r);
-          });
+          await runBootGroup(group, env);
         } catch (err) {
-          // runBootGroup turns every outcome into a result; this is a harness bug, still reported.
-          for (const { c, planned: p } of group.filter((g) => !finished.has(g.c))) {
-            const result = notRun(c, 'error', `harness error: ${describeError(err)}`);
-            for (const pt of result.points) await reporter.onPoint(p, pt);
-            await done(c, result);
-          }
+          // runBootGroup ends every case it starts; this is a harness bug, still reported.
+          for (const { c, stream } of group) await endUnrun(c, stream, 'error', `harness error: ${describeError(err)}`);
         }
+        for (const { stream } of group) await stream.done();
       }),
     ),
   );
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('exit', killAllVmsSync);
+  o.interrupt?.removeEventListener('abort', onAbort);
 
-  const statuses = store.run.cases.map((c) => c.status);
-  store.run.endedAt = new Date().toISOString();
+  store.run.endedAt = new Date(fx.clock.now()).toISOString();
   store.run.host.loadavgAfter = loadavg();
-  store.run.status = interrupt.signal.aborted ? 'interrupted' : worstCase(statuses);
+  store.run.status = interrupt.signal.aborted ? 'interrupted' : rollUp(store.run.cases.map((c) => c.status));
   await store.flush();
   await reporter.onRunEnd(store.run);
   await new Promise<void>((r) => tapFile.end(r));
@@ -121,12 +126,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
     return { exitCode: ExitCode.infra, run: store.run };
   }
   return { exitCode: exitCodeFor(store.run.status), run: store.run };
-}
-
-function worstCase(statuses: Status[]): Status {
-  for (const s of ['error', 'fail', 'miss'] as const) if (statuses.includes(s)) return s;
-  return statuses.length && statuses.every((s) => s === 'skip') ? 'skip' : 'pass';
-}
+};
 
 export function exitCodeFor(status: RunResult['status']): ExitCodeValue {
   switch (status) {

@@ -1,14 +1,13 @@
-import { writeFile } from 'node:fs/promises';
-import type { Logger } from '../common/log.js';
 import { findFindings } from '../triage/findings.js';
 import { deviceState, readDmesg } from './guest-state.js';
-import type { Machine } from './machine.js';
+import type { Machine, MachineEnv } from './machine.js';
 import type { Emit } from './steps.js';
 import type { Teardown } from './teardown.js';
 
-async function saveDmesg(m: Machine, file: string, log: Logger): Promise<void> {
+/** The whole kernel log, kept beside the result (the store writes it to dmesg.txt). */
+async function keepKernelLog(m: Machine, emit: Emit): Promise<void> {
   const all = (await readDmesg(m.session))?.lines;
-  if (all) await writeFile(file, `${all.join('\n')}\n`).catch((err) => log.warn(`cannot save dmesg: ${err.message}`));
+  if (all) await emit({ type: 'kernel-log', lines: all });
 }
 
 /**
@@ -16,26 +15,27 @@ async function saveDmesg(m: Machine, file: string, log: Logger): Promise<void> {
  * emit the shutdown point: a kernel report during shutdown fails it, a QEMU
  * that had to be killed makes it an error.
  */
-export async function shutdownMachine(m: Machine, o: { dmesgFile: string; guestGone: boolean; emit: Emit; teardown: Teardown; log: Logger }): Promise<void> {
-  const t0 = Date.now();
+export async function shutdownMachine(m: Machine, o: { guestGone: boolean; emit: Emit; teardown: Teardown; env: MachineEnv }): Promise<void> {
+  const { clock } = o.env.fx;
+  const t0 = clock.now();
   const consoleFrom = m.vm.console.lineCount;
   if (m.vm.running && !m.session.closed && !o.guestGone) {
-    await saveDmesg(m, o.dmesgFile, o.log);
+    await keepKernelLog(m, o.emit);
     await m.session.exec('sync; echo o > /proc/sysrq-trigger', { timeoutMs: 5000 }).catch(() => undefined);
   }
   await o.teardown.run();
   m.vm.killNow();
   const late = findFindings(m.vm.console.linesFrom(consoleFrom).map((l) => l.text));
-  const stop = m.progress.stop;
+  for (const finding of late) await o.emit({ type: 'finding', finding });
+  const stop = m.stop;
   const clean = stop === 'exited' || stop === 'qmp-quit';
   await o.emit({
-    name: 'shutdown',
-    kind: 'shutdown',
+    type: 'shutdown',
     status: late.length ? 'fail' : clean ? 'pass' : 'error',
     reason: late.length ? `kernel reported ${late[0]!.title} at shutdown` : clean ? undefined : `QEMU had to be stopped with ${stop}`,
-    durationMs: Date.now() - t0,
-    findings: late.length ? late : undefined,
+    durationMs: clock.now() - t0,
     details: { stop },
+    stop,
   });
 }
 
@@ -44,21 +44,21 @@ export async function shutdownMachine(m: Machine, o: { dmesgFile: string; guestG
  * found it (no namespaces it made, nothing mounted). Emits that check as a
  * point; returns whether the next case may use this guest.
  */
-export async function handOver(m: Machine, before: string | undefined, o: { dmesgFile: string; next: string; emit: Emit; log: Logger }): Promise<boolean> {
-  const t0 = Date.now();
-  await saveDmesg(m, o.dmesgFile, o.log);
+export async function handOver(m: Machine, before: string | undefined, o: { next: string; emit: Emit; env: MachineEnv }): Promise<boolean> {
+  const { clock } = o.env.fx;
+  const t0 = clock.now();
+  await keepKernelLog(m, o.emit);
   const after = m.vm.running ? await deviceState(m.session) : undefined;
   const same = before !== undefined && after !== undefined && before === after;
   await o.emit({
-    name: 'device left as found',
-    kind: 'handover',
+    type: 'handover',
     status: same ? 'pass' : 'fail',
     reason: same
       ? undefined
       : after === undefined || before === undefined
         ? 'could not read the namespaces and mounts to compare'
         : `the case left namespaces or mounts behind (shareBoot needs steps that undo what they do); ${o.next} gets a fresh boot`,
-    durationMs: Date.now() - t0,
+    durationMs: clock.now() - t0,
     details: { next: o.next, ...(same ? {} : { before, after }) },
   });
   return same;

@@ -1,21 +1,21 @@
-import { appendFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describeError } from '../common/errors.js';
-import type { BootTimes, PointResult, Status } from '../results/model.js';
+import type { CaseEventBody } from '../model/events.js';
+import type { CommandResult, Guest } from '../model/guest.js';
+import type { Status } from '../model/status.js';
 import type { Scenario } from '../scenario/load.js';
-import { loadSshTarget } from '../session/ssh.js';
 import { STEP_KINDS } from '../steps/registry.js';
-import type { Guest, RebootMethod, StepContext } from '../steps/types.js';
+import type { RebootMethod, StepContext, StepOutcome } from '../steps/types.js';
 import { stepMetrics } from '../perf/boot-metrics.js';
 import { findFindings, taintFlags } from '../triage/findings.js';
 import { bootGuest, BootFailure } from './boot.js';
 import { StepFailure } from '../steps/recorder.js';
-import { formatCommand, mergeFindings, readDmesg, responsive, unlessGone } from './guest-state.js';
+import { mergeFindings, readDmesg, responsive, unlessGone } from './guest-state.js';
 import { kexecLoadScript, powerCycle, type Machine, type MachineEnv } from './machine.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
 
-export type Emit = (p: Omit<PointResult, 'id'>) => Promise<void>;
+/** Emits one case event (the runner's case stream). */
+export type Emit = (e: CaseEventBody) => Promise<void>;
 
 export interface StepsOutcome {
   /** Every step ran and none failed or errored (skips allowed). */
@@ -26,21 +26,34 @@ export interface StepsOutcome {
 
 /** Mark the steps from `from` on as not run. */
 export async function markRest(s: Scenario, from: number, emit: Emit, status: Status, reason: string): Promise<void> {
-  for (const step of s.steps.slice(from)) await emit({ name: step.name, kind: 'step', status, reason, durationMs: 0 });
+  for (const step of s.steps.slice(from)) await emit({ type: 'step-ended', index: step.index, name: step.name, status, reason, durationMs: 0 });
+}
+
+/** What a step ended with, before the runner's own checks (kernel log, taint, console) judge it. */
+interface Ended {
+  status: Status;
+  reason?: string;
+  durationMs: number;
+  details?: Record<string, unknown>;
+  subtap?: string;
+  metrics?: StepOutcome['metrics'];
 }
 
 /**
- * Run a case's steps in a booted machine. After each step the kernel log and
- * taint mask are read: a finding or a taint change fails the step even when
- * its commands succeeded. The first failure marks the rest as missed.
+ * Run a case's steps in a booted machine, emitting step-started, each guest
+ * command, each kernel finding and step-ended. After each step the kernel log
+ * and taint mask are read: a finding or a taint change fails the step even
+ * when its commands succeeded. The first failure marks the rest as missed.
  */
-export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: Emit, env: MachineEnv): Promise<StepsOutcome> {
-  const commandsLog = join(caseDir, 'commands.log');
+export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: MachineEnv): Promise<StepsOutcome> {
+  const { clock } = env.fx;
+  let stepCommands: CommandResult[] = [];
   const guest: Guest = {
     exec: async (command, opts) => {
       // A command never outlives its VM or the run: QEMU exiting or SIGINT ends the wait.
       const r = await unlessGone(m.session.exec(command, opts), m.vm, env.interrupt);
-      await appendFile(commandsLog, formatCommand(r)).catch(() => undefined);
+      stepCommands.push(r);
+      await emit({ type: 'command', result: r });
       return r;
     },
   };
@@ -54,9 +67,9 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     if (method === 'power-cycle') {
       const t = await powerCycle(m, s, env, timeoutMs);
       rebooted = true;
-      return { ...t };
+      return { ...t } as Record<string, number | undefined>;
     }
-    const from = { line: m.vm.console.lineCount, at: Date.now() };
+    const from = { line: m.vm.console.lineCount, at: clock.now() };
     if (method === 'kexec') {
       const load = await guest.exec(kexecLoadScript(!!m.inputs.kernel.initrd), { timeoutMs: Math.min(timeoutMs, 120_000) });
       if (load.exitCode !== 0) throw new StepFailure(`kexec load failed (exit ${load.exitCode}): ${load.stderr.trim().split('\n').at(-1) ?? ''}`);
@@ -64,11 +77,17 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     const jump = method === 'kexec' ? 'kexec -e' : 'sync; echo 1 > /proc/sys/kernel/sysrq; echo b > /proc/sysrq-trigger';
     await m.session.exec(jump, { timeoutMs: 3000 }).catch(() => undefined);
     m.session.close();
-    const times: BootTimes = {};
-    const target = await loadSshTarget(m.port, env.keys);
-    m.session = await bootGuest(m.vm, target, { bootMs: timeoutMs, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, times, env.interrupt, from);
+    const { session, times } = await bootGuest(m.vm, {
+      transport: env.fx.guest,
+      port: m.port,
+      deadlines: { bootMs: timeoutMs, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence },
+      clock,
+      interrupt: env.interrupt,
+      from,
+    });
+    m.session = session;
     rebooted = true;
-    return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v === undefined ? undefined : v - (from.at - m.vm.startedAt)]));
+    return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v === undefined ? undefined : v - (from.at - m.vm.startedAt)])) as Record<string, number | undefined>;
   };
   const k = m.inputs.kernel;
   const caps = capabilitiesOf(k);
@@ -86,7 +105,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     // A step that needs what this kernel lacks (ramdax, FS_DAX, DEV_DAX) is a SKIP, and so is the rest.
     const gap = capabilityGap(step, caps, k.release);
     if (gap) {
-      await emit({ name: step.name, kind: 'step', status: 'skip', reason: gap, durationMs: 0 });
+      await emit({ type: 'step-ended', index: step.index, name: step.name, status: 'skip', reason: gap, durationMs: 0 });
       await markRest(s, i + 1, emit, 'skip', gap);
       return { completed: true, guestGone: false };
     }
@@ -94,24 +113,26 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     const ctx: StepContext = { ...ctxBase, timeoutMs: step.timeoutMs };
     const consoleFrom = m.vm.console.lineCount;
     const vmBefore = m.vm;
-    const t0 = Date.now();
-    let point: Omit<PointResult, 'id'>;
+    stepCommands = [];
+    await emit({ type: 'step-started', index: step.index, name: step.name });
+    const t0 = clock.now();
+    let ended: Ended;
     try {
       const out = await kind.run(ctx, step.params);
-      const durationMs = Date.now() - t0;
-      point = { name: step.name, kind: 'step', status: out.status, reason: out.reason, durationMs, commands: out.commands, details: out.details, subtap: out.subtap, metrics: stepMetrics(step, durationMs, out.metrics) };
+      const durationMs = clock.now() - t0;
+      ended = { status: out.status, reason: out.reason, durationMs, details: out.details, subtap: out.subtap, metrics: stepMetrics(step, durationMs, out.metrics) };
     } catch (err) {
-      // The SSH channel broke: the guest died (kernel's fault) or the harness did.
+      // The guest channel broke: the guest died (kernel's fault) or the harness did.
       const qemuGone = await m.vm.waitExit(1500);
       const ex = qemuGone ? await m.vm.exit : undefined;
       const reason = ex ? `QEMU exited (${ex.exitCode ?? ex.signal}) during the step — ${describeError(err)}` : describeError(err);
-      point = { name: step.name, kind: 'step', status: 'error', reason, durationMs: Date.now() - t0 };
+      ended = { status: 'error', reason, durationMs: clock.now() - t0 };
     }
     // After a time-out, make sure the guest still answers before asking it anything else.
     let guestHung = false;
-    if (point.commands?.some((x) => x.timedOut) && !(await responsive(m.session))) {
+    if (stepCommands.some((x) => x.timedOut) && !(await responsive(m.session))) {
       guestHung = true;
-      point.reason = `${point.reason ?? ''}; the guest no longer answers SSH (hung?)`;
+      ended.reason = `${ended.reason ?? ''}; the guest no longer answers SSH (hung?)`;
     }
     if (rebooted) {
       // A new kernel, a new log and taint mask.
@@ -123,33 +144,30 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     const added = state ? state.lines.slice(m.dmesgSeen) : [];
     if (state) m.dmesgSeen = state.lines.length;
     // A taint change with no report in the log (a forced module, a machine check...) still fails the step.
-    if (state && m.taint !== undefined && state.taint !== m.taint && point.status === 'pass') {
-      point.status = 'fail';
-      point.reason = `kernel taint changed from ${m.taint} to ${state.taint} (${taintFlags(state.taint & ~m.taint)})`;
+    if (state && m.taint !== undefined && state.taint !== m.taint && ended.status === 'pass') {
+      ended.status = 'fail';
+      ended.reason = `kernel taint changed from ${m.taint} to ${state.taint} (${taintFlags(state.taint & ~m.taint)})`;
     }
     if (state) m.taint = state.taint;
     // A power cycle replaces QEMU: the old one's tail and all of the new one's console count.
     const consoleLines = [...vmBefore.console.linesFrom(consoleFrom), ...(m.vm === vmBefore ? [] : m.vm.console.linesFrom(0))];
     const findings = mergeFindings(findFindings(added), findFindings(consoleLines.map((l) => l.text)));
-    if (findings.length) {
-      point.findings = findings;
-      if (point.status === 'pass' || point.status === 'error' || point.status === 'skip') {
-        point.reason = `kernel reported ${findings[0]!.title}${point.status === 'pass' ? ' (the command itself succeeded)' : ''}`;
-        point.status = 'fail';
-      }
+    for (const finding of findings) await emit({ type: 'finding', finding });
+    if (findings.length && (ended.status === 'pass' || ended.status === 'error' || ended.status === 'skip')) {
+      ended.reason = `kernel reported ${findings[0]!.title}${ended.status === 'pass' ? ' (the command itself succeeded)' : ''}`;
+      ended.status = 'fail';
     }
-    if (added.length) point.dmesg = added;
-    await emit(point);
-    if (!m.vm.running || guestHung || (point.status === 'error' && m.session.closed)) {
+    await emit({ type: 'step-ended', index: step.index, name: step.name, ...ended, dmesg: added.length ? added : undefined });
+    if (!m.vm.running || guestHung || (ended.status === 'error' && m.session.closed)) {
       await markRest(s, i + 1, emit, 'miss', `guest gone after step ${i + 1}`);
       return { completed: false, guestGone: true };
     }
-    if (point.status === 'fail' || point.status === 'error') {
-      await markRest(s, i + 1, emit, 'miss', `step ${i + 1} (${step.name}) ${point.status === 'fail' ? 'failed' : 'errored'}`);
+    if (ended.status === 'fail' || ended.status === 'error') {
+      await markRest(s, i + 1, emit, 'miss', `step ${i + 1} (${step.name}) ${ended.status === 'fail' ? 'failed' : 'errored'}`);
       return { completed: false, guestGone: false };
     }
-    if (point.status === 'skip' && step.kind === 'ramdax') {
-      await markRest(s, i + 1, emit, 'skip', point.reason ?? 'ramdax unavailable');
+    if (ended.status === 'skip' && step.kind === 'ramdax') {
+      await markRest(s, i + 1, emit, 'skip', ended.reason ?? 'ramdax unavailable');
       return { completed: true, guestGone: false };
     }
   }

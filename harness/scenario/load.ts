@@ -3,11 +3,11 @@ import { join, resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { InputError, type SourcePos } from '../common/errors.js';
 import { STEP_KINDS } from '../steps/registry.js';
-import { axisEnv, caseId, combinations, readAxes, substitute, type ExpandProblem } from '../matrix/axes.js';
+import { axisEnv, caseId, combinations, readAxes, substitute, type ExpandProblem } from './axes.js';
 import type { Step } from '../steps/types.js';
 import { hex, parseMemmapArg, unbackedReason, type CarveOut, type MemmapArg } from './memmap.js';
 import { formatSize } from '../common/units.js';
-import { Duration } from './types.js';
+import { Duration } from '../model/values.js';
 import { ScenarioHead } from './schema.js';
 import { YamlSource } from './yaml-source.js';
 

@@ -1,10 +1,8 @@
 import { formatSize, parseSize } from '../common/units.js';
 
-/** One RAM range to carve out as legacy persistent memory (`memmap=SIZE!START`). */
-export interface CarveOut {
-  size: number;
-  start: number;
-}
+import type { CarveOut } from '../model/scenario.js';
+
+export type { CarveOut } from '../model/scenario.js';
 
 /** One `memmap=` kernel argument; it may hold several comma-separated carve-outs. */
 export type MemmapArg = CarveOut[];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration, Name, Size } from './types.js';
+import { Duration, Name, Size } from '../model/values.js';
 
 /** Extra kernel arguments: one token each, no spaces (they are not shell-split). */
 const KernelArg = z.string().regex(/^\S+$/, 'a kernel argument cannot contain white space').max(512);

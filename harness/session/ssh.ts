@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Client, type ClientChannel } from 'ssh2';
-import { readPublicKeyBlob } from '../setup/keys.js';
-import type { CommandResult, Guest } from '../steps/types.js';
+import type { CommandResult, GuestSession } from '../model/guest.js';
 
 export interface SshTarget {
   port: number;
@@ -18,7 +17,7 @@ export class HostKeyMismatch extends Error {
 }
 
 /** One SSH connection to a guest (127.0.0.1 only), with pinned host key. */
-export class SshSession implements Guest {
+export class SshSession implements GuestSession {
   private closedReason: string | undefined;
 
   private constructor(private readonly client: Client) {
@@ -107,6 +106,32 @@ export class SshSession implements Guest {
 const MAX_OUTPUT = 4 * 1024 * 1024;
 const cap = (s: string) => (s.length > MAX_OUTPUT ? s.slice(-MAX_OUTPUT) : s);
 
+/** The raw public-key blob of an OpenSSH `.pub` line, as the SSH server sends it. */
+export async function readPublicKeyBlob(pubFile: string): Promise<Buffer> {
+  const line = (await readFile(pubFile, 'utf8')).trim();
+  const b64 = line.split(/\s+/)[1];
+  if (!b64) throw new Error(`${pubFile}: not an OpenSSH public key`);
+  return Buffer.from(b64, 'base64');
+}
+
 export async function loadSshTarget(port: number, keys: { clientKey: string; hostPub: string }): Promise<SshTarget> {
   return { port, privateKey: await readFile(keys.clientKey), pinnedHostKey: await readPublicKeyBlob(keys.hostPub) };
+}
+
+/** How the runner reaches a guest: the SSH transport here, a fake one in unit tests. */
+export interface GuestTransport {
+  /** Fails when the transport cannot work at all (keys missing): called before any VM starts. */
+  prepare(): Promise<void>;
+  /** Connect to the guest behind the forwarded host port. */
+  connect(port: number, timeoutMs: number): Promise<GuestSession>;
+}
+
+/** SSH to 127.0.0.1:port with the harness's client key and the guest's pinned host key (read once). */
+export function sshTransport(keys: { clientKey: string; hostPub: string }): GuestTransport {
+  let target: Promise<SshTarget> | undefined;
+  const load = () => (target ??= loadSshTarget(0, keys));
+  return {
+    prepare: async () => void (await load()),
+    connect: async (port, timeoutMs) => SshSession.connect({ ...(await load()), port }, timeoutMs),
+  };
 }

@@ -2,10 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { infraError } from '../common/errors.js';
 import { writeFileAtomic } from '../common/fs.js';
-import type { KernelCapabilities } from './capabilities.js';
+import type { DriverAvailability, KernelCapabilities } from '../model/kernel.js';
 
-/** How a kernel offers the ramdax driver. */
-export type DriverAvailability = 'builtin' | 'module' | 'absent';
+export type { DriverAvailability } from '../model/kernel.js';
 
 /** What `setup` leaves for a kernel, recorded in every result. */
 export interface KernelArtifact {

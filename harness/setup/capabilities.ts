@@ -5,56 +5,12 @@
  * else from its modules list, else from a boot probe's report.
  */
 
-/** How a kernel offers a driver or option; `unknown` when the source cannot tell. */
-export type Availability = 'builtin' | 'module' | 'absent' | 'unknown';
+import { OPTIONS, OPTION_NAMES, type Availability, type KernelCapabilities, type OptionName, type ProbeReport } from '../model/kernel.js';
 
-/** The options the harness cares about, by Kconfig name (without CONFIG_). */
-export const OPTIONS = {
-  RAMDAX: 'ramdax',
-  LIBNVDIMM: 'libnvdimm',
-  BLK_DEV_PMEM: 'nd_pmem',
-  X86_PMEM_LEGACY: 'nd_e820',
-  FS_DAX: undefined,
-  DEV_DAX: 'device_dax',
-  DEV_DAX_PMEM: 'dax_pmem',
-  VIRTIO_BLK: 'virtio_blk',
-  EXT4_FS: 'ext4',
-  VIRTIO_NET: 'virtio_net',
-} as const satisfies Record<string, string | undefined>;
-export type OptionName = keyof typeof OPTIONS;
-export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
+export { OPTIONS, OPTION_NAMES, type Availability, type KernelCapabilities, type OptionName, type ProbeReport } from '../model/kernel.js';
 
 /** What the SSH path needs: a root disk, its file system, the network. */
 export const SSH_NEEDS: OptionName[] = ['VIRTIO_BLK', 'EXT4_FS', 'VIRTIO_NET'];
-
-export interface ProbeReport {
-  release?: string;
-  /** Lines of /proc/iomem naming Persistent Memory. */
-  pmem: string[];
-  e820Pmem?: boolean;
-  ramdaxDriver?: boolean;
-  /** Driver names under /sys/bus/virtio/drivers. */
-  virtioDrivers: string[];
-  /** Block file systems of /proc/filesystems. */
-  filesystems: string[];
-  /** Drivers under /sys/bus/nd/drivers and /sys/bus/dax/drivers. */
-  ndDrivers: string[];
-  daxDrivers: string[];
-  /** `CONFIG_X=y|m` lines from /proc/config.gz when the kernel has IKCONFIG_PROC. */
-  config: string[];
-  done: boolean;
-}
-
-export interface KernelCapabilities {
-  /** Where the answers come from. */
-  from: 'config' | 'modules' | 'probe' | 'assumed';
-  options: Record<OptionName, Availability>;
-  /** Whether the harness can boot it to SSH (with modules on the modules disk when needed). */
-  ssh: { reachable: boolean; missing: OptionName[] };
-  /** One line per fact a reader needs, e.g. "probed: /sys/bus/platform/drivers/ramdax absent". */
-  evidence: string[];
-  probe?: ProbeReport;
-}
 
 const allUnknown = (): Record<OptionName, Availability> =>
   Object.fromEntries(OPTION_NAMES.map((o) => [o, 'unknown'])) as Record<OptionName, Availability>;

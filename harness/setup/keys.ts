@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { host } from '../common/exec.js';
@@ -35,12 +34,4 @@ export async function ensureKeys(cacheDir: string, log: Logger): Promise<KeyPath
     await host('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', key]);
   }
   return k;
-}
-
-/** The raw public-key blob of an OpenSSH `.pub` line, as the SSH server sends it. */
-export async function readPublicKeyBlob(pubFile: string): Promise<Buffer> {
-  const line = (await readFile(pubFile, 'utf8')).trim();
-  const b64 = line.split(/\s+/)[1];
-  if (!b64) throw new Error(`${pubFile}: not an OpenSSH public key`);
-  return Buffer.from(b64, 'base64');
 }

@@ -1,5 +1,4 @@
 import { chmod, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { infraError } from '../common/errors.js';
 import { host } from '../common/exec.js';
@@ -9,6 +8,9 @@ import { projectRoot } from '../common/paths.js';
 import { freeLoopbackPort } from '../vm/ports.js';
 import type { VmSpec } from '../vm/qemu-args.js';
 import { QemuVm } from '../vm/qemu.js';
+import { qmpSocketPath } from '../vm/qmp.js';
+import { PROBE_MARKERS, watchBoot } from '../vm/boot-watch.js';
+import { systemClock } from '../common/clock.js';
 import { parseProbeOutput, type ProbeReport } from './capabilities.js';
 
 export const PROBE_INIT = join(projectRoot, 'images/guest/probe-init.sh');
@@ -41,8 +43,8 @@ export function consoleCmdline(extra: string[]): string {
   return ['console=ttyS0,115200', 'panic=-1', 'printk.time=1', 'rdinit=/init', ...extra].join(' ');
 }
 
-/** A VM spec for a console-only boot: no disks; the NIC is there but unused (no driver needed). */
-export async function consoleVmSpec(o: { qemu: string; vmlinuz: string; initrd: string; cmdline: string; memoryBytes: number; cpus: number; machine: 'pc' | 'q35'; name: string; icount?: number }): Promise<VmSpec> {
+/** A VM spec for a console-only boot: no disks; the NIC is there but unused (no driver needed; `sshPort` is never answered). */
+export function consoleVmSpec(o: { qemu: string; vmlinuz: string; initrd: string; cmdline: string; memoryBytes: number; cpus: number; machine: 'pc' | 'q35'; name: string; icount?: number; sshPort: number }): VmSpec {
   return {
     binary: o.qemu,
     machine: o.machine,
@@ -53,8 +55,8 @@ export async function consoleVmSpec(o: { qemu: string; vmlinuz: string; initrd: 
     initrd: o.initrd,
     cmdline: o.cmdline,
     disks: [],
-    sshPort: await freeLoopbackPort(),
-    qmpSocket: join(tmpdir(), `ramdax-probe-${process.pid}-${Date.now()}.sock`),
+    sshPort: o.sshPort,
+    qmpSocket: qmpSocketPath(),
     noReboot: true,
     icount: o.icount,
     name: o.name,
@@ -71,7 +73,7 @@ export interface ProbeRun {
 /** Boot `vmlinuz` once with the probe initramfs and a small carve-out; read its report. Never hangs (deadline). */
 export async function probeKernel(o: { vmlinuz: string; cacheDir: string; qemu: string; deadlineMs?: number; consoleLog?: string }): Promise<ProbeRun> {
   const initrd = await ensureProbeInitramfs(o.cacheDir);
-  const spec = await consoleVmSpec({
+  const spec = consoleVmSpec({
     qemu: o.qemu,
     vmlinuz: o.vmlinuz,
     initrd,
@@ -80,12 +82,15 @@ export async function probeKernel(o: { vmlinuz: string; cacheDir: string; qemu: 
     cpus: 1,
     machine: 'pc',
     name: 'ramdax-harness:kernel-probe',
+    sshPort: await freeLoopbackPort(),
   });
-  const vm = new QemuVm(spec, o.consoleLog);
-  const exited = await vm.waitExit(o.deadlineMs ?? 90_000);
+  const vm = QemuVm.start(spec, o.consoleLog);
+  const deadlineMs = o.deadlineMs ?? 90_000;
+  // The same watcher as every boot: a panic (panic=-1 ends QEMU) or the deadline ends the wait.
+  const w = await watchBoot(vm, { markers: PROBE_MARKERS, deadlineMs, silenceMs: deadlineMs, panicGraceMs: 3000, clock: systemClock });
+  const exited = w.end === 'exited' || (w.end === 'panic' && w.exited);
   const stop = exited ? 'exited' : await vm.stop(0);
   const ex = await vm.exit;
-  await rm(spec.qmpSocket, { force: true });
   const text = vm.console.linesFrom(0).map((l) => l.text).join('\n');
   return { report: parseProbeOutput(text), wallMs: Date.now() - vm.startedAt, exit: { exitCode: ex.exitCode, signal: ex.signal, stop }, consoleTail: vm.console.tail(30) };
 }

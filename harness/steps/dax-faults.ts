@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command } from '../common/shell-quote.js';
 import { formatSize } from '../common/units.js';
-import { Size } from '../scenario/types.js';
+import { Size } from '../model/values.js';
 import { GuestPath } from './device.js';
 import { runBody } from './recorder.js';
 import type { StepKind } from './types.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command } from '../common/shell-quote.js';
 import { formatSize } from '../common/units.js';
-import { PowerOfTwoSize, Size } from '../scenario/types.js';
+import { PowerOfTwoSize, Size } from '../model/values.js';
 import { chardevOf, type NdNamespace } from './ndctl.js';
 import { runBody } from './recorder.js';
 import type { StepKind } from './types.js';

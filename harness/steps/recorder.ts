@@ -1,4 +1,4 @@
-import type { Metric } from '../results/model.js';
+import type { Metric } from '../model/results.js';
 import type { CommandResult, StepContext, StepOutcome } from './types.js';
 
 /** Thrown inside a step to end it as a failure with a reason. */

@@ -1,23 +1,11 @@
 import type { z } from 'zod';
-import type { CarveOut } from '../scenario/memmap.js';
-import type { Metric } from '../results/model.js';
-import type { DriverAvailability } from '../setup/artifacts.js';
+import type { CommandResult, Guest } from '../model/guest.js';
+import type { DriverAvailability } from '../model/kernel.js';
+import type { Metric } from '../model/results.js';
+import type { CarveOut } from '../model/scenario.js';
 
-/** What one guest command did. */
-export interface CommandResult {
-  command: string;
-  exitCode: number | null;
-  signal?: string;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-  timedOut: boolean;
-}
-
-/** The guest as steps see it: a shell over SSH. */
-export interface Guest {
-  exec(command: string, opts: { timeoutMs: number; stdin?: string }): Promise<CommandResult>;
-}
+export type { CommandResult, Guest } from '../model/guest.js';
+export type { Step } from '../model/scenario.js';
 
 /** What a `namespace` step created, for later steps that name it. */
 export interface NamespaceInfo {
@@ -83,13 +71,4 @@ export interface StepKind<P> {
   /** Checks that need the whole scenario, e.g. a file system too big for its namespace. */
   crossCheck?(p: P, defined: Map<string, unknown>): { param: string; message: string } | undefined;
   run(ctx: StepContext, p: P): Promise<StepOutcome>;
-}
-
-/** A step as parsed from a scenario file. */
-export interface Step {
-  index: number;
-  kind: string;
-  name: string;
-  timeoutMs: number;
-  params: unknown;
 }

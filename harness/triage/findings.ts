@@ -1,30 +1,8 @@
 /** Kernel trouble in console or dmesg text: classified, titled for de-duplication (pure). */
 
-export type FindingType =
-  | 'panic'
-  | 'oops'
-  | 'bug'
-  | 'warning'
-  | 'kasan'
-  | 'ubsan'
-  | 'kfence'
-  | 'gpf'
-  | 'hung-task'
-  | 'rcu-stall'
-  | 'soft-lockup'
-  | 'hard-lockup'
-  | 'init-killed'
-  | 'call-trace';
+import type { Finding, FindingType } from '../model/findings.js';
 
-export interface Finding {
-  type: FindingType;
-  /** Stable one-line title: no timestamps, CPU/PID numbers or addresses. */
-  title: string;
-  /** The line that matched, as printed. */
-  line: string;
-  /** A few lines before and after. */
-  context: string[];
-}
+export type { Finding, FindingType } from '../model/findings.js';
 
 const PATTERNS: [FindingType, RegExp][] = [
   // Before `panic`: the kernel says it inside "Kernel panic - not syncing: ...".

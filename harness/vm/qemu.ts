@@ -1,17 +1,13 @@
 import { execa, type ResultPromise } from 'execa';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConsoleStream } from './console.js';
 import { FileTail } from './file-tail.js';
+import type { QemuExit, StopMethod, VmHandle, VmLauncher } from './handle.js';
 import { qmpCommand } from './qmp.js';
 import { qemuArgv, type VmSpec } from './qemu-args.js';
 
-export interface QemuExit {
-  exitCode: number | undefined;
-  signal: string | undefined;
-  stderr: string;
-}
-
-export type StopMethod = 'exited' | 'qmp-quit' | 'sigterm' | 'sigkill';
+export type { QemuExit, StopMethod } from './handle.js';
 
 /** Every QEMU this process started and has not seen exit: killed on the way out, whatever happens. */
 const live = new Set<QemuVm>();
@@ -26,7 +22,7 @@ export function killAllVmsSync(): void {
 }
 
 /** One QEMU process: its console as a stream, its exit as a promise, and a stop that escalates. */
-export class QemuVm {
+export class QemuVm implements VmHandle {
   readonly console: ConsoleStream;
   readonly exit: Promise<QemuExit>;
   readonly argv: string[];
@@ -36,8 +32,12 @@ export class QemuVm {
   private readonly child: ResultPromise;
   private readonly tail: FileTail | undefined;
 
-  /** With `consoleLog`, QEMU appends the console to that file and the harness tails it; else it is read from QEMU's stdout. */
-  constructor(readonly spec: VmSpec, consoleLog: string | undefined) {
+  /** Start QEMU. With `consoleLog`, QEMU appends the console to that file and the harness tails it; else it is read from QEMU's stdout. */
+  static start(spec: VmSpec, consoleLog: string | undefined): QemuVm {
+    return new QemuVm(spec, consoleLog);
+  }
+
+  private constructor(readonly spec: VmSpec, consoleLog: string | undefined) {
     this.argv = qemuArgv({ ...spec, consoleLog });
     this.startedAt = Date.now();
     this.console = new ConsoleStream(this.startedAt);
@@ -61,6 +61,7 @@ export class QemuVm {
       live.delete(this);
       this.tail?.close();
       this.console.end();
+      await rm(spec.qmpSocket, { force: true });
       return { exitCode: r.exitCode, signal: r.signal, stderr: this.stderrText };
     });
   }
@@ -103,3 +104,6 @@ export class QemuVm {
     return 'sigkill';
   }
 }
+
+/** The real VM launcher: a QEMU process. */
+export const launchQemu: VmLauncher = (spec, consoleLog) => QemuVm.start(spec, consoleLog);

@@ -1,4 +1,4 @@
-import type { RunResult } from '../../harness/results/model.js';
+import type { RunResult } from '../../harness/model/results.js';
 
 /** A run that has just begun, for reporter tests. */
 export const emptyRun = (): RunResult => ({

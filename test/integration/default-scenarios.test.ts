@@ -45,5 +45,7 @@ t.test('results folder holds TAP, JSON, console log and dmesg', async (t) => {
   const ramdax = json.cases.find((c: { id: string }) => c.id === 'ramdax-bind');
   t.same(ramdax.points[1].details.buses, ['ramdax'], 'ndctl saw a ramdax bus');
   const events = (await readFile(join(runDir, 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-  t.equal(events.filter((e) => e.type === 'case-end').length, 4, 'one case-end event per case');
+  t.equal(events.filter((e) => e.type === 'case-ended').length, 4, 'one case-ended event per case');
+  t.equal(events.filter((e) => e.type === 'case-started').length, 4, 'one case-started event per case');
+  t.ok(events.some((e) => e.type === 'milestone' && e.name === 'firstCommandMs'), 'boot milestones are in the stream');
 });

@@ -10,7 +10,7 @@ import t from 'tap';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli, parseTap, tempDir } from '../helpers/cli.js';
-import type { Metric, RunResult } from '../../harness/results/model.js';
+import type { Metric, RunResult } from '../../harness/model/results.js';
 import { judge } from '../../harness/perf/judge.js';
 
 const results = await tempDir('ramdax-perf-it-');

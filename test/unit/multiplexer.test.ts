@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Multiplexer, type PlannedCase, type Reporter } from '../../harness/reporters/reporter.js';
 import { emptyRun } from '../helpers/results.js';
-import type { CaseResult, PointResult, RunResult } from '../../harness/results/model.js';
+import type { CaseResult, PointResult, RunResult } from '../../harness/model/results.js';
 
 const run: RunResult = emptyRun();
 const c1: PlannedCase = { id: 'c1', scenario: 'c1', steps: 1 };

@@ -3,7 +3,7 @@ import { betweenBootNoise, DEFAULT_JUDGE, judge, withinBootNoise } from '../../h
 import { compareRuns } from '../../harness/perf/compare.js';
 import { comparisonTap, hasRegression } from '../../harness/perf/compare-tap.js';
 import { metric } from '../../harness/perf/metrics.js';
-import type { CaseResult, Metric, RunResult } from '../../harness/results/model.js';
+import type { CaseResult, Metric, RunResult } from '../../harness/model/results.js';
 import { parseTap } from '../helpers/cli.js';
 
 t.test('judge: verdicts need a change beyond the noise AND a significant rank test', async (t) => {

@@ -2,10 +2,10 @@ import t from 'tap';
 import { readdir, stat } from 'node:fs/promises';
 import { bootMetrics, stepMetrics } from '../../harness/perf/boot-metrics.js';
 import { collect, metric, metricIdentity } from '../../harness/perf/metrics.js';
-import { withRepeats } from '../../harness/perf/repeat.js';
+import { withRepeats } from '../../harness/matrix/repeat.js';
 import { createScratchDisks, removeScratchDisks } from '../../harness/perf/scratch-disks.js';
 import { diskArgs } from '../../harness/vm/qemu-args.js';
-import type { Case } from '../../harness/runner/case.js';
+import type { Case } from '../../harness/matrix/case.js';
 import { tempDir } from '../helpers/cli.js';
 
 t.test('boot timings become one-sample metrics; stages not reached are left out', async (t) => {

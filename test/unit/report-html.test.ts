@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { renderReport } from '../../harness/report/html.js';
 import { esc } from '../../harness/report/escape.js';
-import type { RunResult } from '../../harness/results/model.js';
+import type { RunResult } from '../../harness/model/results.js';
 import { root } from '../helpers/cli.js';
 
 const fixture = (p: string) => JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'report', p), 'utf8')) as RunResult;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { charts, deltas, keyString, metricRows, metricsCsv, metricsJson, type MetricRow } from '../../harness/report/metrics.js';
 import { niceMax } from '../../harness/report/svg.js';
-import type { Metric, RunResult } from '../../harness/results/model.js';
+import type { Metric, RunResult } from '../../harness/model/results.js';
 import { root } from '../helpers/cli.js';
 
 const run = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'report', 'results.json'), 'utf8')) as RunResult;

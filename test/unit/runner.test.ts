@@ -1,8 +1,8 @@
 import t from 'tap';
 import { ExitCode } from '../../harness/common/exit-codes.js';
 import { expand, filterCases, globToRegExp } from '../../harness/matrix/expand.js';
-import { worst, type PointResult, type Status } from '../../harness/results/model.js';
-import { caseStatus } from '../../harness/runner/case.js';
+import type { PointResult } from '../../harness/model/results.js';
+import { caseStatus, rollUp, type Status } from '../../harness/model/status.js';
 import { exitCodeFor } from '../../harness/runner/run.js';
 import type { Scenario } from '../../harness/scenario/load.js';
 
@@ -45,17 +45,19 @@ t.test('exitCodeFor', async (t) => {
   t.same([ExitCode.ok, ExitCode.testFailed, ExitCode.infra, ExitCode.interrupted], [0, 1, 3, 130], 'documented values');
 });
 
-t.test('worst', async (t) => {
-  t.equal(worst([]), 'pass');
-  t.equal(worst(['pass', 'pass']), 'pass');
-  t.equal(worst(['pass', 'skip']), 'skip');
-  t.equal(worst(['skip', 'pass']), 'skip');
-  t.equal(worst(['skip', 'miss', 'pass']), 'miss');
-  t.equal(worst(['fail', 'miss']), 'fail');
-  t.equal(worst(['miss', 'error', 'fail']), 'error');
+t.test('rollUp: the one rule for runs (and, through caseStatus, for cases)', async (t) => {
+  t.equal(rollUp([]), 'pass', 'nothing asked, nothing wrong');
+  t.equal(rollUp(['pass', 'pass']), 'pass');
+  t.equal(rollUp(['pass', 'skip']), 'pass', 'a skip never hides a pass');
+  t.equal(rollUp(['skip', 'pass']), 'pass', 'order does not matter');
+  t.equal(rollUp(['skip', 'skip']), 'skip', 'skip only when nothing ran');
+  t.equal(rollUp(['skip', 'miss', 'pass']), 'miss');
+  t.equal(rollUp(['fail', 'miss']), 'fail');
+  t.equal(rollUp(['miss', 'error', 'fail']), 'error');
+  t.equal(rollUp(['skip', 'error']), 'error');
 });
 
-const scenario = (name: string) => ({ name, id: name, file: `${name}.yaml` }) as Scenario;
+const scenario = (name: string) => ({ name, id: name, file: `${name}.yaml` }) as unknown as Scenario;
 const cases = expand(['boot-smoke', 'devdax-roundtrip', 'fsdax-ext4', 'fsdax-xfs', 'ramdax-bind', 'a.b', 'axb', 'x(1)+[y]$'].map(scenario));
 
 t.test('expand: one case per scenario (matrices already expanded), id from the scenario', async (t) => {

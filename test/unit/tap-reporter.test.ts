@@ -3,7 +3,7 @@ import { Parser, type FinalResults } from 'tap-parser';
 import type { PlannedCase } from '../../harness/reporters/reporter.js';
 import { pointLines, TapReporter } from '../../harness/reporters/tap.js';
 import { emptyRun } from '../helpers/results.js';
-import type { CaseResult, PointResult, RunResult, Status } from '../../harness/results/model.js';
+import type { CaseResult, PointResult, RunResult, Status } from '../../harness/model/results.js';
 
 const run: RunResult = emptyRun();
 

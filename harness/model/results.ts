@@ -1,22 +1,9 @@
-import type { Finding } from '../triage/findings.js';
-import type { CommandResult } from '../steps/types.js';
-import type { KernelCapabilities } from '../setup/capabilities.js';
+import type { Finding } from './findings.js';
+import type { CommandResult } from './guest.js';
+import type { KernelCapabilities } from './kernel.js';
+import type { Status } from './status.js';
 
-/**
- * pass: checked behaviour is right. fail: the kernel or the checked behaviour is
- * wrong. error: the harness or host broke. miss: planned, never ran because of an
- * earlier failure. skip: not applicable, with a reason.
- */
-export type Status = 'pass' | 'fail' | 'error' | 'miss' | 'skip';
-
-/** Worst first: the exit status follows the worst status of a run. */
-export const STATUS_RANK: Record<Status, number> = { pass: 0, skip: 0, miss: 1, fail: 2, error: 3 };
-
-export function worst(statuses: Iterable<Status>): Status {
-  let w: Status = 'pass';
-  for (const s of statuses) if (STATUS_RANK[s] > STATUS_RANK[w] || (w === 'pass' && s === 'skip')) w = s;
-  return w;
-}
+export type { Status } from './status.js';
 
 export interface PointResult {
   /** 1-based, in TAP order within the case. */

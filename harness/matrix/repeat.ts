@@ -1,4 +1,4 @@
-import type { Case } from '../runner/case.js';
+import type { Case } from './case.js';
 
 const PERF_KINDS = new Set(['fio', 'bench']);
 
