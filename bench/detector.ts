@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { readRun } from '../harness/cli/compare-command.js';
+import { readRun } from '../harness/results/read.js';
 import { betweenBootNoise, DEFAULT_JUDGE, judge, type JudgeOptions, type Verdict, withinBootNoise } from '../harness/perf/judge.js';
 import { median } from '../harness/perf/stats.js';
 import type { Metric } from '../harness/model/results.js';

@@ -5,7 +5,7 @@ import { host } from '../common/exec.js';
 import { exists, writeFileAtomic } from '../common/fs.js';
 import { projectRoot } from '../common/paths.js';
 import { confirmed, describeConfirmation, parseBisectOutput, type Confirmation } from './bisect-verdict.js';
-import { bisectStep, type StepOptions } from './bisect-step.js';
+import { bisectStep, type StepDeps, type StepOptions } from './bisect-step.js';
 
 export interface BisectOptions extends StepOptions {
   good: string;
@@ -29,7 +29,7 @@ const git = (tree: string, args: string[]) => host('git', ['-C', tree, ...args])
  * the culprit must fail and its parent pass `confirmRuns` times each. The
  * tree is always restored with `git bisect reset`.
  */
-export async function bisect(o: BisectOptions): Promise<BisectResult> {
+export async function bisect(o: BisectOptions, deps: StepDeps): Promise<BisectResult> {
   if (!(await exists(join(o.tree, '.git')))) throw inputError(`--tree ${o.tree} is not a git tree`);
   const dirty = (await git(o.tree, ['status', '--porcelain', '--untracked-files=no'])).stdout.trim();
   if (dirty) throw inputError(`--tree ${o.tree} has uncommitted changes: bisect checks out other revisions, commit or stash them first`);
@@ -61,7 +61,7 @@ export async function bisect(o: BisectOptions): Promise<BisectResult> {
     for (const [rev, want] of [[culprit, 'bad'], [parent, 'good']] as const) {
       await git(o.tree, ['checkout', '-q', '--detach', rev]);
       for (let i = 1; i <= o.confirmRuns; i++) {
-        const r = await bisectStep(o);
+        const r = await bisectStep(o, deps);
         o.log.info(`bisect: confirm ${rev.slice(0, 12)} run ${i}/${o.confirmRuns}: ${r.verdict} (${r.why})`);
         if (r.verdict === want) {
           if (want === 'bad') confirmation.culpritBad++;

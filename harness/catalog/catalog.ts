@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../common/errors.js';
 import { imagesDir, kernelsDir } from '../common/paths.js';
-import { YamlSource } from '../scenario/yaml-source.js';
+import { YamlSource } from '../common/yaml-source.js';
 import { ImageDef, KernelDef } from './schema.js';
 
 /** The kernel and image definitions a checkout declares (kernels/*.yaml, images/*.yaml). */

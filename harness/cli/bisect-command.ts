@@ -11,6 +11,10 @@ import { bisectStep } from '../build/bisect-step.js';
 import { VERDICT_EXIT } from '../build/bisect-verdict.js';
 import { describeConfirmation } from '../build/bisect-verdict.js';
 import { cacheOption } from './options.js';
+import { runCases } from '../runner/run.js';
+
+/** The harness a bisect step runs in: the same loader and runner as `run`. */
+const deps = { loadCases, runCases };
 
 interface CommonFlags {
   tree: string;
@@ -69,7 +73,7 @@ export function registerBisect(program: Command, setExit: (code: number) => void
       throw err instanceof HarnessError && err.kind === 'input' && !(err instanceof InputError) ? inputError(err.message.replace(/^--filter /, '--case ')) : err;
     });
     if (cases.length !== 1) throw inputError(`--case ${s.caseId} matches ${cases.length} cases (${cases.map((c) => c.id).join(', ')}): name exactly one`);
-    const r = await bisect({ ...s, good: o.good, bad: o.bad, confirmRuns: o.confirm });
+    const r = await bisect({ ...s, good: o.good, bad: o.bad, confirmRuns: o.confirm }, deps);
     process.stdout.write(`first bad commit: ${r.culprit} ${r.subject}\n${describeConfirmation(r.confirmation)}\n`);
     setExit(r.confirmed ? ExitCode.ok : ExitCode.testFailed);
   });
@@ -79,7 +83,7 @@ export function registerBisect(program: Command, setExit: (code: number) => void
       .command('bisect-step', { hidden: true })
       .description('one step of `bisect` (run by git bisect run): build HEAD, boot, run the case; exit 0 good, 1 bad, 125 skip'),
   ).action(async (o: CommonFlags) => {
-    const r = await bisectStep(stepOptions(o, harnessVersion()));
+    const r = await bisectStep(stepOptions(o, harnessVersion()), deps);
     process.stderr.write(`ramdax-harness: bisect-step: ${r.verdict} — ${r.why}\n`);
     setExit(VERDICT_EXIT[r.verdict]);
   });

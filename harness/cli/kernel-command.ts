@@ -11,6 +11,7 @@ import { kernelRoot, type KernelArtifact } from '../setup/artifacts.js';
 import { sshGap, summarize } from '../setup/capabilities.js';
 import { capabilitiesOf } from '../setup/detect.js';
 import { ensureKernel, kindOf } from '../setup/kernels.js';
+import { ensureSourceKernel } from '../build/source-kernel.js';
 import { cacheOption } from './options.js';
 
 type Def = KernelDef & { file: string };
@@ -76,7 +77,7 @@ export function formatInfo(def: Def, a: KernelArtifact | undefined, cacheDir: st
 async function obtain(def: Def, o: { cache: string; refresh: boolean; qemu: string }, verb: string): Promise<string> {
   const started = Date.now();
   try {
-    const { artifact, cached } = await ensureKernel(def, o.cache, stderrLogger(), { refresh: o.refresh, qemu: o.qemu });
+    const { artifact, cached } = await ensureKernel(def, o.cache, stderrLogger(), { refresh: o.refresh, qemu: o.qemu, buildSource: ensureSourceKernel });
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     return `kernel ${def.name}: ${artifact.release} ${cached ? 'already cached' : `${verb} in ${secs}s`} in ${artifact.dir}\n  ${summarize(capabilitiesOf(artifact))}\n`;
   } catch (err) {

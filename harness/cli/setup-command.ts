@@ -3,6 +3,7 @@ import { loadCatalog } from '../catalog/catalog.js';
 import { ExitCode } from '../common/exit-codes.js';
 import { stderrLogger } from '../common/log.js';
 import { setup } from '../setup/setup.js';
+import { ensureSourceKernel } from '../build/source-kernel.js';
 import { cacheOption } from './options.js';
 
 export const DEFAULT_KERNELS = ['debian-7.2'];
@@ -23,7 +24,7 @@ export function registerSetup(program: Command, setExit: (code: number) => void)
       const started = Date.now();
       const report = await setup(
         catalog,
-        { cacheDir: o.cache, kernels: o.kernel, images: o.image, refresh: o.refresh, skipHostPackages: !o.hostPackages },
+        { cacheDir: o.cache, kernels: o.kernel, images: o.image, refresh: o.refresh, skipHostPackages: !o.hostPackages, buildSource: ensureSourceKernel },
         log,
       );
       for (const l of report.lines) process.stdout.write(`${l}\n`);

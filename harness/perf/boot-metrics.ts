@@ -1,5 +1,5 @@
 import type { BootTimes, Metric } from '../model/results.js';
-import type { Step } from '../steps/types.js';
+import type { Step } from '../model/scenario.js';
 import { metric } from './metrics.js';
 
 /** Boot stages, each in ms since QEMU started (one sample per boot). */

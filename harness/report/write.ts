@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/fs.js';
 import { renderReport } from './html.js';
-import { readRun } from './load.js';
+import { readRun } from '../results/read.js';
 import { metricRows, metricsCsv, metricsJson } from './metrics.js';
 
 export interface ReportFiles {

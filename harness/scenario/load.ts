@@ -9,7 +9,7 @@ import { hex, parseMemmapArg, unbackedReason, type CarveOut, type MemmapArg } fr
 import { formatSize } from '../common/units.js';
 import { Duration } from '../model/values.js';
 import { ScenarioHead } from './schema.js';
-import { YamlSource } from './yaml-source.js';
+import { YamlSource } from '../common/yaml-source.js';
 
 export interface Scenario extends Omit<ScenarioHead, 'steps' | 'memmap' | 'matrix' | 'exclude'> {
   /** The case id: the name, plus `[axis=label,...]` for matrix cases. */

@@ -1,7 +1,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { inputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { ensureKernel } from './kernels.js';
+import { ensureKernel, type KernelBuilder } from './kernels.js';
 import { ensureHostPackages } from './host-packages.js';
 import { ensureImage } from './image.js';
 import { ensureKeys } from './keys.js';
@@ -12,6 +12,8 @@ export interface SetupOptions {
   images: string[];
   refresh: boolean;
   skipHostPackages: boolean;
+  /** Builds source: kernels (kbuild), handed in by the CLI. */
+  buildSource?: KernelBuilder;
 }
 
 export interface SetupReport {
@@ -35,7 +37,7 @@ export async function setup(catalog: Catalog, o: SetupOptions, log: Logger): Pro
   }
   const keys = await ensureKeys(o.cacheDir, log);
   for (const name of o.kernels) {
-    const { artifact, cached } = await ensureKernel(catalog.kernels.get(name)!, o.cacheDir, log, { refresh: o.refresh });
+    const { artifact, cached } = await ensureKernel(catalog.kernels.get(name)!, o.cacheDir, log, { refresh: o.refresh, buildSource: o.buildSource });
     didWork ||= !cached;
     lines.push(`kernel ${name}: ${artifact.release} (ramdax ${artifact.ramdax}) ${cached ? 'cached' : 'fetched'} in ${artifact.dir}`);
   }

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import type { Catalog } from '../../harness/catalog/catalog.js';
 import { InputError } from '../../harness/common/errors.js';
 import { checkScenario } from '../../harness/scenario/load.js';
-import { YamlSource } from '../../harness/scenario/yaml-source.js';
+import { YamlSource } from '../../harness/common/yaml-source.js';
 
 const G = 1024 ** 3;
 const M = 1024 ** 2;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, isCollection, isMap, isScalar, isPair, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { InputError, type SourcePos } from '../common/errors.js';
+import { InputError, type SourcePos } from './errors.js';
 
 /** A parsed YAML file that can say where any path in it is. */
 export class YamlSource {
