@@ -110,8 +110,6 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
-      // Sources import each other as `./x.js`; the file is `./x.ts`.
-      extensionAlias: { '.js': ['.ts', '.js'] },
       extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'],
     },
     reporterOptions: {
@@ -120,4 +118,4 @@ module.exports = {
   },
 };
 
-module.exports.LAYERS = LAYERS;
+

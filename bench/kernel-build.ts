@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { loadCatalog } from '../harness/catalog/catalog.js';
 import { stderrLogger } from '../harness/common/log.js';
 import { defaultCacheDir } from '../harness/common/paths.js';
-import { ensureSourceKernel } from '../harness/build/source-kernel.js';
+import { ensureSourceKernel } from '../harness/kbuild/source-kernel.js';
 
 const { values } = parseArgs({ options: { kernel: { type: 'string', default: 'source-7.2' }, cold: { type: 'boolean', default: false } } });
 const name = values.kernel!;

@@ -6,10 +6,10 @@ import { harnessVersion } from '../common/version.js';
 import { stderrLogger } from '../common/log.js';
 import { defaultResultsDir } from '../common/paths.js';
 import { loadCases } from './load-cases.js';
-import { bisect } from '../build/bisect.js';
-import { bisectStep } from '../build/bisect-step.js';
-import { VERDICT_EXIT } from '../build/bisect-verdict.js';
-import { describeConfirmation } from '../build/bisect-verdict.js';
+import { bisect } from '../kbuild/bisect.js';
+import { bisectStep } from '../kbuild/bisect-step.js';
+import { VERDICT_EXIT } from '../kbuild/bisect-verdict.js';
+import { describeConfirmation } from '../kbuild/bisect-verdict.js';
 import { cacheOption } from './options.js';
 import { runCases } from '../runner/run.js';
 

@@ -11,7 +11,7 @@ import { kernelRoot, type KernelArtifact } from '../setup/artifacts.js';
 import { sshGap, summarize } from '../setup/capabilities.js';
 import { capabilitiesOf } from '../setup/detect.js';
 import { ensureKernel, kindOf } from '../setup/kernels.js';
-import { ensureSourceKernel } from '../build/source-kernel.js';
+import { ensureSourceKernel } from '../kbuild/source-kernel.js';
 import { cacheOption } from './options.js';
 
 type Def = KernelDef & { file: string };

@@ -3,7 +3,7 @@ import { loadCatalog } from '../catalog/catalog.js';
 import { ExitCode } from '../common/exit-codes.js';
 import { stderrLogger } from '../common/log.js';
 import { setup } from '../setup/setup.js';
-import { ensureSourceKernel } from '../build/source-kernel.js';
+import { ensureSourceKernel } from '../kbuild/source-kernel.js';
 import { cacheOption } from './options.js';
 
 export const DEFAULT_KERNELS = ['debian-7.2'];

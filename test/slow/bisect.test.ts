@@ -13,7 +13,7 @@ import t from 'tap';
 import { execa } from 'execa';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDebianSource } from '../../harness/build/debian-source.js';
+import { ensureDebianSource } from '../../harness/kbuild/debian-source.js';
 import { exists } from '../../harness/common/fs.js';
 import { stderrLogger } from '../../harness/common/log.js';
 import { defaultCacheDir } from '../../harness/common/paths.js';

@@ -1,6 +1,6 @@
 // bisect: only a real failure is "bad"; what git bisect run printed; confirmation counts.
 import t from 'tap';
-import { confirmed, describeConfirmation, parseBisectOutput, VERDICT_EXIT, verdictOf } from '../../harness/build/bisect-verdict.js';
+import { confirmed, describeConfirmation, parseBisectOutput, VERDICT_EXIT, verdictOf } from '../../harness/kbuild/bisect-verdict.js';
 
 t.test('verdicts: pass good, fail bad, anything else skip (exit 125)', async (t) => {
   t.equal(verdictOf('pass'), 'good');

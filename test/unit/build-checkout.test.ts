@@ -9,7 +9,7 @@ import t from 'tap';
 import { execa } from 'execa';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { patchedTree } from '../../harness/build/patches.js';
+import { patchedTree } from '../../harness/kbuild/patches.js';
 import { silentLogger } from '../../harness/common/log.js';
 import { tempDir } from '../helpers/cli.js';
 

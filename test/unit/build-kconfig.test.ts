@@ -1,6 +1,6 @@
 // Fragment checking: every CONFIG_ a fragment asks for must survive olddefconfig.
 import t from 'tap';
-import { describeDropped, droppedRequests, parseConfig, parseFragment } from '../../harness/build/kconfig-check.js';
+import { describeDropped, droppedRequests, parseConfig, parseFragment } from '../../harness/kbuild/kconfig-check.js';
 
 const fragment = [
   '# comment',

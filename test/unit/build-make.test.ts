@@ -1,8 +1,8 @@
 // Build helpers: first compiler errors of a failed log, cache keys, make argv.
 import t from 'tap';
-import { buildDirName, buildKey, requestKey } from '../../harness/build/cache-key.js';
-import { countObjects, firstErrors, formatDuration } from '../../harness/build/make-log.js';
-import { makeArgs } from '../../harness/build/toolchain.js';
+import { buildDirName, buildKey, requestKey } from '../../harness/kbuild/cache-key.js';
+import { countObjects, firstErrors, formatDuration } from '../../harness/kbuild/make-log.js';
+import { makeArgs } from '../../harness/kbuild/toolchain.js';
 
 const failedLog = `  CC      mm/slub.o
   CC      drivers/nvdimm/ramdax.o
