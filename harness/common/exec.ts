@@ -1,4 +1,4 @@
-import { execa, type Options } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { infraError } from './errors.js';
 
 export interface ExecResult {
@@ -25,4 +25,24 @@ export async function host(file: string, args: readonly string[], options: Optio
 export function tail(text: string, lines: number): string {
   const all = text.trimEnd().split('\n');
   return all.slice(-lines).join('\n');
+}
+
+/**
+ * A pipeline of host tools, each with an argument array (no shell): every
+ * tool's stdout feeds the next, the last one's goes to `toFile`. A failing
+ * tool is a HarnessError naming the pipeline and its stderr.
+ */
+export async function hostPipeline(tools: readonly (readonly [string, readonly string[]])[], o: { cwd?: string; toFile: string }): Promise<void> {
+  const [first, ...rest] = tools;
+  if (!first) throw new Error('hostPipeline: no tools');
+  const last = { stdout: { file: o.toFile } } as const;
+  const text = tools.map(([f, a]) => [f, ...a].join(' ')).join(' | ');
+  try {
+    let p: PromiseLike<unknown> & Pick<ResultPromise, 'pipe'> = execa(first[0], first[1], { cwd: o.cwd, stdin: 'ignore', ...(rest.length ? {} : last) });
+    for (const [i, [file, args]] of rest.entries()) p = p.pipe(file, args, { cwd: o.cwd, ...(i === rest.length - 1 ? last : {}) });
+    await p;
+  } catch (err) {
+    const e = err as { shortMessage?: string; stderr?: unknown };
+    throw infraError(`${text} > ${o.toFile}: ${e.shortMessage ?? String(err)}${typeof e.stderr === 'string' && e.stderr ? `\n${tail(e.stderr, 20)}` : ''}`, err);
+  }
 }

@@ -1,7 +1,7 @@
 import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, basename } from 'node:path';
 import { infraError } from '../common/errors.js';
-import { host } from '../common/exec.js';
+import { host, hostPipeline } from '../common/exec.js';
 import { projectRoot } from '../common/paths.js';
 
 /** What a modular distro kernel needs before it can mount the root disk and reach the network. */
@@ -37,7 +37,7 @@ export async function buildInitramfs(o: { modRoot: string; release: string; out:
   for (const [i, path] of parseShowDepends(stdout).entries()) {
     const name = `${String(i).padStart(2, '0')}-${basename(path).replace(/\.(xz|zst|gz)$/, '')}`;
     const target = join(o.workDir, 'lib/modules', name);
-    if (path.endsWith('.xz')) await host('sh', ['-c', 'xz -dc "$1" > "$2"', 'sh', path, target]);
+    if (path.endsWith('.xz')) await hostPipeline([['xz', ['-dc', path]]], { toFile: target });
     else if (path.endsWith('.zst')) await host('zstd', ['-q', '-d', '-f', path, '-o', target]);
     else await copyFile(path, target);
     list.push(name);
@@ -45,6 +45,11 @@ export async function buildInitramfs(o: { modRoot: string; release: string; out:
   await writeFile(join(o.workDir, 'modules.list'), list.map((l) => `${l}\n`).join(''));
   await copyFile(join(projectRoot, 'images/guest/initramfs-init.sh'), join(o.workDir, 'init'));
   await chmod(join(o.workDir, 'init'), 0o755);
-  await host('sh', ['-c', 'cd "$1" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet | gzip -1 > "$2"', 'sh', o.workDir, o.out]);
+  await packNewc(o.workDir, o.out);
   await rm(o.workDir, { recursive: true, force: true });
+}
+
+/** A folder as a gzipped newc cpio archive (an initramfs), every file owned by root. */
+export function packNewc(dir: string, out: string): Promise<void> {
+  return hostPipeline([['find', ['.', '-print0']], ['cpio', ['--null', '-o', '-H', 'newc', '-R', '0:0', '--quiet']], ['gzip', ['-1']]], { cwd: dir, toFile: out });
 }

@@ -12,6 +12,7 @@ import { qmpSocketPath } from '../vm/qmp.js';
 import { PROBE_MARKERS, watchBoot } from '../vm/boot-watch.js';
 import { systemClock } from '../common/clock.js';
 import { parseProbeOutput, type ProbeReport } from './capabilities.js';
+import { packNewc } from './initramfs.js';
 
 export const PROBE_INIT = join(projectRoot, 'images/guest/probe-init.sh');
 const BUSYBOX = '/bin/busybox';
@@ -32,7 +33,7 @@ export async function ensureProbeInitramfs(cacheDir: string): Promise<string> {
   await copyFile(PROBE_INIT, join(work, 'init'));
   await chmod(join(work, 'init'), 0o755);
   const tmp = `${out}.tmp-${process.pid}`;
-  await host('sh', ['-c', 'cd "$1" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet | gzip -1 > "$2"', 'sh', work, tmp]);
+  await packNewc(work, tmp);
   await host('mv', ['-f', tmp, out]);
   await rm(work, { recursive: true, force: true });
   return out;

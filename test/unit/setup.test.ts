@@ -1,7 +1,12 @@
 import t from 'tap';
 import { ramdaxFromConfig } from '../../harness/setup/artifacts.js';
 import { compareVersions, describeOffered, offeredReleases } from '../../harness/setup/debian-version.js';
-import { parseShowDepends } from '../../harness/setup/initramfs.js';
+import { execa } from 'execa';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hostPipeline } from '../../harness/common/exec.js';
+import { packNewc, parseShowDepends } from '../../harness/setup/initramfs.js';
+import { tempDir } from '../helpers/cli.js';
 
 const NAMES = [
   'linux-binary-7.2.9+deb14-amd64',
@@ -115,4 +120,18 @@ t.test('ramdaxFromConfig', async (t) => {
   t.equal(ramdaxFromConfig('CONFIG_RAMDAX_DEBUG=y\nCONFIG_RAMDAXX=m\n'), 'absent', 'other symbols with the same prefix do not count');
   t.equal(ramdaxFromConfig('# CONFIG_RAMDAX=y\n'), 'absent', 'a commented-out line does not count');
   t.equal(ramdaxFromConfig('CONFIG_RAMDAX=n\n'), 'absent');
+});
+
+t.test('host pipelines: argument arrays, no shell; a failing tool names the pipeline', async (t) => {
+  const d = await tempDir('ramdax-pipe-');
+  await mkdir(join(d, 'root/bin'), { recursive: true });
+  await writeFile(join(d, 'root/bin/it'), 'x');
+  await writeFile(join(d, "root/a file with 'quotes' $HOME"), '');
+  await packNewc(join(d, 'root'), join(d, 'initramfs.img'));
+  t.same([...(await readFile(join(d, 'initramfs.img'))).subarray(0, 2)], [0x1f, 0x8b], 'gzipped');
+  await hostPipeline([['gzip', ['-dc', join(d, 'initramfs.img')]]], { toFile: join(d, 'initramfs.cpio') });
+  const names = (await execa('cpio', ['-t', '--quiet'], { inputFile: join(d, 'initramfs.cpio') })).stdout.split('\n').sort();
+  t.same(names, ['.', "a file with 'quotes' $HOME", 'bin', 'bin/it'], 'every file, names taken literally');
+  t.equal((await readFile(join(d, 'initramfs.cpio'))).subarray(0, 6).toString(), '070701', 'newc format');
+  await t.rejects(hostPipeline([['find', [join(d, 'missing')]], ['gzip', ['-1']]], { toFile: join(d, 'x.gz') }), { message: /^find .*missing \| gzip -1 > .*x\.gz: Command failed with exit code 1/ });
 });
