@@ -9,7 +9,7 @@ export interface PlannedBoot<C extends { id: string; scenario: Scenario }> {
 /** A scenario that reboots its guest needs QEMU to reset instead of exiting. */
 export const needsReset = (s: Scenario): boolean => s.steps.some((st) => st.kind === 'reboot');
 
-/** A scenario that kexecs needs its kernel handed to the guest (fw_cfg). */
+/** A scenario that kexecs needs its kernel handed to the guest (read-only disks found by serial, runner/machine.ts). */
 export const needsKexec = (s: Scenario): boolean => s.steps.some((st) => st.kind === 'reboot' && (st.params as { method?: string } | undefined)?.method === 'kexec');
 
 /**

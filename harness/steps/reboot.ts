@@ -8,7 +8,7 @@ const Params = z
      * warm: `sysrq b` inside the same QEMU process — guest RAM (and so the carve-outs) keeps its contents.
      * power-cycle: QEMU is killed (a power cut) and a new one starts on the same RAM file and disk
      * (needs `machine: { ramFile: true }`), as a power cycle of real persistent memory.
-     * kexec: the guest loads the same kernel and initrd (handed in through QEMU's fw_cfg) with
+     * kexec: the guest loads the same kernel and initrd (attached as read-only disks it finds by serial) with
      * its own command line and jumps into it (needs kexec-tools in the image).
      */
     method: z.enum(['warm', 'power-cycle', 'kexec']).default('warm'),

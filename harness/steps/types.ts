@@ -20,8 +20,8 @@ export interface NamespaceInfo {
 
 /**
  * warm: sysrq b in the same QEMU; power-cycle: SIGKILL QEMU, start a new one on
- * the same RAM file and disk; kexec: load the same kernel (handed in through
- * fw_cfg) and jump into it, no firmware in between.
+ * the same RAM file and disk; kexec: load the same kernel (handed in as a
+ * read-only disk found by its serial) and jump into it, no firmware in between.
  */
 export type RebootMethod = 'warm' | 'power-cycle' | 'kexec';
 
