@@ -5,7 +5,7 @@
  * and the TAP line forms. Two runs of the same scenarios on a working kernel
  * have the same shape; a change to what the harness records does not.
  *
- *   npx tsx test/helpers/run-shape.ts RUN_DIR [--case ID] > shape.json   # record
+ *   npx tsx test/helpers/run-shape.ts RUN_DIR [--case ID]... [--except ID]... > shape.json   # record
  *   npx tsx test/helpers/run-shape.ts RUN_DIR GOLDEN.json                # compare (exit 1 on a difference)
  */
 import { readFile } from 'node:fs/promises';
@@ -21,7 +21,7 @@ export interface RunShape {
 }
 
 /** Maps whose keys are data (file names, option names, step parameters), not fields: only their value types count. */
-const DATA_MAPS = /(\.sha256|\.key|\.params|\.options|\.details\.[^.]+\.[^.]+)$/;
+const DATA_MAPS = /(\.sha256|\.key|\.params|\.options|\.details\.(events|pmdFaults|pteFaults)|\.details\.[^.]+\.[^.]+)$/;
 /** Present only when a boot needed a retry (an emulator flake): not part of the shape. */
 const FLAKY = /\.details\.flakyBoot/;
 
@@ -115,13 +115,20 @@ export function diffShapes(golden: RunShape, fresh: RunShape, o: { subset?: bool
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const at = args.indexOf('--case');
-  const ids = at >= 0 ? args.splice(at, 2).slice(1) : undefined;
+  const take = (flag: string) => {
+    const out: string[] = [];
+    for (let i = args.indexOf(flag); i >= 0; i = args.indexOf(flag)) out.push(...args.splice(i, 2).slice(1));
+    return out;
+  };
+  const only = take('--case');
+  const except = take('--except');
   const [runDir, golden] = args;
   if (!runDir) {
-    process.stderr.write('usage: run-shape.ts RUN_DIR [--case ID] [GOLDEN.json]\n');
+    process.stderr.write('usage: run-shape.ts RUN_DIR [--case ID]... [--except ID]... [GOLDEN.json]\n');
     process.exit(2);
   }
+  const all = (JSON.parse(await readFile(join(runDir, 'results.json'), 'utf8')) as { cases: ShapeCase[] }).cases.map((c) => c.id);
+  const ids = only.length || except.length ? (only.length ? only : all).filter((id) => !except.includes(id)) : undefined;
   const shape = await readShape(runDir, ids);
   if (!golden) process.stdout.write(`${JSON.stringify(shape, null, 2)}\n`);
   else {

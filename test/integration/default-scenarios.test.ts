@@ -6,7 +6,8 @@
 import t from 'tap';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cli, parseTap, tempDir } from '../helpers/cli.js';
+import { cli, parseTap, root, tempDir } from '../helpers/cli.js';
+import { diffShapes, readShape, type RunShape } from '../helpers/run-shape.js';
 
 const results = await tempDir('ramdax-it-');
 const core = ['boot-smoke', 'ramdax-bind', 'fsdax-ext4', 'devdax-roundtrip'].map((n) => `scenarios/${n}.yaml`);
@@ -48,4 +49,9 @@ t.test('results folder holds TAP, JSON, console log and dmesg', async (t) => {
   t.equal(events.filter((e) => e.type === 'case-ended').length, 4, 'one case-ended event per case');
   t.equal(events.filter((e) => e.type === 'case-started').length, 4, 'one case-started event per case');
   t.ok(events.some((e) => e.type === 'milestone' && e.name === 'firstCommandMs'), 'boot milestones are in the stream');
+});
+
+t.test('the run has the shape the default run had before the event stream (test/fixtures/golden-run)', async (t) => {
+  const golden = JSON.parse(await readFile(join(root, 'test/fixtures/golden-run/default-run.shape.json'), 'utf8')) as RunShape;
+  t.same(diffShapes(golden, await readShape(runDir), { subset: true }), [], 'each case as in the golden run; no key or TAP form it lacked');
 });
