@@ -87,7 +87,8 @@ export const runCases: RunCases = async (o) => {
   o.interrupt?.addEventListener('abort', onAbort, { once: true });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  process.on('exit', killAllVmsSync);
+  // Once per process, for good: whatever happens, no QEMU outlives the harness.
+  if (!process.listeners('exit').includes(killAllVmsSync)) process.on('exit', killAllVmsSync);
 
   await reporter.onRunBegin(store.run, planned);
   const env: CaseEnv = { store, keys: o.keys, cacheDir: o.cacheDir, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, fx };
@@ -110,7 +111,6 @@ export const runCases: RunCases = async (o) => {
   );
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  process.off('exit', killAllVmsSync);
   o.interrupt?.removeEventListener('abort', onAbort);
 
   store.run.endedAt = new Date(fx.clock.now()).toISOString();
