@@ -10,7 +10,8 @@ import { findFindings, taintFlags } from '../triage/findings.js';
 import { bootGuest, BootFailure } from './boot.js';
 import { StepFailure } from '../steps/recorder.js';
 import { mergeFindings, readDmesg, responsive, unlessGone } from './guest-state.js';
-import { kexecLoadScript, powerCycle, type Machine, type MachineEnv } from './machine.js';
+import { kexecLoadScript } from './kexec.js';
+import { powerCycle, type Machine, type MachineEnv } from './machine.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
 
