@@ -1,6 +1,8 @@
 import t from 'tap';
 import { ExitCode } from '../../harness/common/exit-codes.js';
 import { expand, filterCases, globToRegExp } from '../../harness/matrix/expand.js';
+import type { CaseEvent } from '../../harness/model/events.js';
+import { foldCase } from '../../harness/model/fold.js';
 import type { PointResult } from '../../harness/model/results.js';
 import { caseStatus, rollUp, type Status } from '../../harness/model/status.js';
 import { exitCodeFor } from '../../harness/runner/run.js';
@@ -94,4 +96,41 @@ t.test('globToRegExp', async (t) => {
   t.ok(m('a\\b', 'a\\b'), 'backslash is literal');
   t.ok(m('^{x}|y$', '^{x}|y$'));
   t.notOk(m('^{x}|y$', 'y'));
+});
+
+t.test('foldCase: a case result is the fold of its events', async (t) => {
+  const at = (n: number) => Date.parse('2026-12-01T10:00:00Z') + n;
+  const cmd = (command: string, exitCode = 0) => ({ command, exitCode, stdout: '', stderr: '', durationMs: 1, timedOut: false });
+  const events: CaseEvent[] = [
+    { type: 'case-started', at: at(0), id: 'c', scenario: 's', file: 's.yaml', files: { console: 'c/console.log' } },
+    { type: 'boot-started', at: at(1), attempt: 1, argv: ['qemu'], sshPort: 2222 },
+    { type: 'milestone', at: at(2), name: 'kernelStartedMs', ms: 300 },
+    { type: 'boot-started', at: at(3), attempt: 2, argv: ['qemu', '-x'], sshPort: 2223 },
+    { type: 'milestone', at: at(4), name: 'kernelStartedMs', ms: 250 },
+    { type: 'boot-ended', at: at(5), status: 'pass', durationMs: 5, bootId: 'c', failedAttempts: [{ attempt: 1, status: 'fail', reason: 'x', findings: [] }] },
+    { type: 'step-started', at: at(6), index: 0, name: 'one' },
+    { type: 'command', at: at(7), result: cmd('true') },
+    { type: 'step-ended', at: at(8), index: 0, name: 'one', status: 'pass', durationMs: 2 },
+    { type: 'step-started', at: at(9), index: 1, name: 'two' },
+    { type: 'command', at: at(10), result: cmd('false', 1) },
+    { type: 'finding', at: at(11), finding: { type: 'warning', title: 'warning: W', line: 'W', context: ['W'] } },
+    { type: 'step-ended', at: at(12), index: 1, name: 'two', status: 'fail', reason: 'kernel reported warning: W', durationMs: 3 },
+    { type: 'step-ended', at: at(13), index: 2, name: 'three', status: 'miss', reason: 'step 2 (two) failed', durationMs: 0 },
+    { type: 'shutdown', at: at(14), status: 'pass', durationMs: 1, details: { stop: 'exited' }, stop: 'exited' },
+    { type: 'file', at: at(15), name: 'repro', path: 'c/repro' },
+    { type: 'case-ended', at: at(20) },
+  ];
+  const r = foldCase(events);
+  t.same(r.boot, { kernelStartedMs: 250 }, 'milestones of the attempt that booted');
+  t.same([r.qemuArgv, r.sshPort, r.bootId, r.stop], [['qemu', '-x'], 2223, 'c', 'exited']);
+  t.same(r.points.map((p) => [p.id, p.kind, p.status]), [[1, 'boot', 'pass'], [2, 'step', 'pass'], [3, 'step', 'fail'], [4, 'step', 'miss'], [5, 'shutdown', 'pass']]);
+  t.same(r.points[2]!.commands?.map((c) => c.command), ['false'], 'commands belong to the step they ran in');
+  t.equal(r.points[2]!.findings?.[0]?.title, 'warning: W', 'and so do findings');
+  t.equal(r.points[3]!.commands, undefined, 'a step that never started has no commands');
+  t.equal(r.status, 'fail');
+  t.equal(r.reason, 'two: kernel reported warning: W', 'the reason is the first point with the case status');
+  t.equal(r.durationMs, 20);
+  t.same(r.files, { console: 'c/console.log', repro: 'c/repro' });
+  t.throws(() => foldCase(events.slice(1)), /before case-started/);
+  t.throws(() => foldCase([...events, { type: 'step-ended', at: at(21), index: 9, name: 'x', status: 'pass', durationMs: 0 }]), /after case-ended/);
 });
