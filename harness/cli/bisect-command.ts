@@ -11,10 +11,10 @@ import { bisectStep } from '../kbuild/bisect-step.js';
 import { VERDICT_EXIT } from '../kbuild/bisect-verdict.js';
 import { describeConfirmation } from '../kbuild/bisect-verdict.js';
 import { cacheOption } from './options.js';
-import { runCases } from '../runner/run.js';
+import type { StepDeps } from '../kbuild/bisect-step.js';
 
-/** The harness a bisect step runs in: the same loader and runner as `run`. */
-const deps = { loadCases, runCases };
+/** The harness a bisect step runs in: the same loader and runner as `run` (loaded when a step runs). */
+const deps: StepDeps = { loadCases, runCases: async (o) => (await import('../runner/run.js')).runCases(o) };
 
 interface CommonFlags {
   tree: string;

@@ -10,8 +10,10 @@ import { projectRoot } from '../common/paths.js';
 import { kernelRoot, type KernelArtifact } from '../setup/artifacts.js';
 import { sshGap, summarize } from '../setup/capabilities.js';
 import { capabilitiesOf } from '../setup/detect.js';
-import { ensureKernel, kindOf } from '../setup/kernels.js';
-import { ensureSourceKernel } from '../kbuild/source-kernel.js';
+import { ensureKernel, kindOf, type KernelBuilder } from '../setup/kernels.js';
+
+/** kbuild (make, git, patches) is loaded only when a source: kernel is built. */
+const buildFromSource: KernelBuilder = async (...a) => (await import('../kbuild/source-kernel.js')).ensureSourceKernel(...a);
 import { cacheOption } from './options.js';
 
 type Def = KernelDef & { file: string };
@@ -77,7 +79,7 @@ export function formatInfo(def: Def, a: KernelArtifact | undefined, cacheDir: st
 async function obtain(def: Def, o: { cache: string; refresh: boolean; qemu: string }, verb: string): Promise<string> {
   const started = Date.now();
   try {
-    const { artifact, cached } = await ensureKernel(def, o.cache, stderrLogger(), { refresh: o.refresh, qemu: o.qemu, buildSource: ensureSourceKernel });
+    const { artifact, cached } = await ensureKernel(def, o.cache, stderrLogger(), { refresh: o.refresh, qemu: o.qemu, buildSource: buildFromSource });
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     return `kernel ${def.name}: ${artifact.release} ${cached ? 'already cached' : `${verb} in ${secs}s`} in ${artifact.dir}\n  ${summarize(capabilitiesOf(artifact))}\n`;
   } catch (err) {

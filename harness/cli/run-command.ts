@@ -6,7 +6,6 @@ import { harnessVersion } from '../common/version.js';
 import { stderrLogger } from '../common/log.js';
 import { defaultResultsDir } from '../common/paths.js';
 import { readRepro } from '../results/repro.js';
-import { runCases } from '../runner/run.js';
 import { keyPaths } from '../setup/keys.js';
 import { withRepeats } from '../matrix/repeat.js';
 import { compareDirs } from './compare-command.js';
@@ -66,6 +65,8 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
   // A bad baseline is bad input: found out before anything boots.
   const baselines = o.baseline ?? [];
   for (const b of baselines) await readRun(b);
+  // The runner (QEMU, SSH, …) is loaded when a run starts: `list`, `validate` and bad input stay quick.
+  const { runCases } = await import('../runner/run.js');
   const { exitCode, run } = await runCases({
     cases,
     resultsRoot: o.results,

@@ -3,7 +3,10 @@ import { loadCatalog } from '../catalog/catalog.js';
 import { ExitCode } from '../common/exit-codes.js';
 import { stderrLogger } from '../common/log.js';
 import { setup } from '../setup/setup.js';
-import { ensureSourceKernel } from '../kbuild/source-kernel.js';
+import type { KernelBuilder } from '../setup/kernels.js';
+
+/** kbuild (make, git, patches) is loaded only when a source: kernel is built. */
+const buildFromSource: KernelBuilder = async (...a) => (await import('../kbuild/source-kernel.js')).ensureSourceKernel(...a);
 import { cacheOption } from './options.js';
 
 export const DEFAULT_KERNELS = ['debian-7.2'];
@@ -24,7 +27,7 @@ export function registerSetup(program: Command, setExit: (code: number) => void)
       const started = Date.now();
       const report = await setup(
         catalog,
-        { cacheDir: o.cache, kernels: o.kernel, images: o.image, refresh: o.refresh, skipHostPackages: !o.hostPackages, buildSource: ensureSourceKernel },
+        { cacheDir: o.cache, kernels: o.kernel, images: o.image, refresh: o.refresh, skipHostPackages: !o.hostPackages, buildSource: buildFromSource },
         log,
       );
       for (const l of report.lines) process.stdout.write(`${l}\n`);
