@@ -32,7 +32,7 @@ const runIdIn = async (results: string) => `ramdax-harness:${(await readdir(resu
 
 /** Start the CLI in the background and resolve when stdout matches `re`. */
 function startUntil(args: string[], re: RegExp) {
-  const child = execa('node', [bin, ...args], { cwd: root, reject: false, stdin: 'ignore' });
+  const child = execa('node', [bin, ...args], { cwd: root, reject: false, stdin: 'ignore', env: { NODE_OPTIONS: '' } });
   let out = '';
   const seen = new Promise<void>((resolve) => {
     child.stdout!.on('data', (d: Buffer) => {

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { scenarioFiles } from '../../harness/scenario/load.js';
-import { cli, root, tempDir } from '../helpers/cli.js';
+import { cli, cliBatch, root, tempDir } from '../helpers/cli.js';
 
 t.test('--version prints the package version and exits 0', async (t) => {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -20,21 +20,20 @@ t.test('scenarioFiles: a folder is its top level; recursive adds subfolders, sor
   t.same(rel(await scenarioFiles([dir], { recursive: true })), ['a.yml', 'b.yaml', 'edge/c.yaml', 'edge/deeper/d.yaml']);
 });
 
-t.test('validate walks subfolders: a bad file in a subfolder is reported with its position', async (t) => {
+t.test('validate walks subfolders; every shipped scenario validates', async (t) => {
   const dir = await tempDir('ramdax-validate-');
   await mkdir(join(dir, 'edge'));
   await writeFile(join(dir, 'ok.yaml'), 'name: ok-one\nsteps:\n  - run: uname -r\n');
   await writeFile(join(dir, 'edge', 'bad.yaml'), 'name: bad-one\nsteps:\n  - mkfss: {}\n');
-  const r = await cli(['validate', dir], { timeoutMs: 60_000 });
-  t.equal(r.exitCode, 2, String(r.stderr));
-  t.match(String(r.stderr), /edge\/bad\.yaml:3:5: unknown step kind 'mkfss'/);
-});
-
-t.test('every shipped scenario validates (subfolders included)', async (t) => {
-  const r = await cli(['validate', 'scenarios'], { timeoutMs: 60_000 });
-  t.equal(r.exitCode, 0, String(r.stderr));
-  const m = /ok: (\d+) case\(s\) from (\d+) file\(s\)/.exec(String(r.stdout));
-  t.ok(m, String(r.stdout));
+  const [bad, shipped] = await cliBatch([
+    ['validate', dir],
+    ['validate', 'scenarios'],
+  ]);
+  t.equal(bad!.exitCode, 2, bad!.stderr);
+  t.match(bad!.stderr, /edge\/bad\.yaml:3:5: unknown step kind 'mkfss'/, 'a bad file in a subfolder, with its position');
+  t.equal(shipped!.exitCode, 0, shipped!.stderr);
+  const m = /ok: (\d+) case\(s\) from (\d+) file\(s\)/.exec(shipped!.stdout);
+  t.ok(m, shipped!.stdout);
   const files = await scenarioFiles([join(root, 'scenarios')], { recursive: true });
   t.equal(Number(m?.[2]), files.length, 'all files under scenarios/ were loaded');
 });

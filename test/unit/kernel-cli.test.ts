@@ -8,7 +8,7 @@ import { applyKernels, withAxis, withoutAxis } from '../../harness/matrix/kernel
 import type { Scenario } from '../../harness/scenario/load.js';
 import type { KernelArtifact } from '../../harness/setup/artifacts.js';
 import { capabilitiesFromConfig } from '../../harness/setup/capabilities.js';
-import { cli, tempDir } from '../helpers/cli.js';
+import { cli, cliBatch, tempDir } from '../helpers/cli.js';
 
 const scenario = (id: string, axes: Record<string, string> = {}) => ({ id, name: id.replace(/\[.*/, ''), kernel: 'debian-7.2', axes, env: { ...axes } }) as unknown as Scenario;
 
@@ -90,42 +90,49 @@ t.test('CLI: kernel list / info / fetch / build arguments and exit codes', async
   await mkdir(join(cache, 'kernels', 'debian-7.3'), { recursive: true });
   await writeFile(join(cache, 'kernels', 'debian-7.3', 'current.json'), JSON.stringify(artifact()));
 
-  const list = await cli(['kernel', 'list', '--cache', cache]);
-  t.equal(list.exitCode, 0);
-  t.match(list.stdout, /^NAME +KIND +RELEASE +RAMDAX$/m);
-  t.match(list.stdout, /^debian-6\.19 +debian +not fetched +unknown$/m);
-  t.match(list.stdout, /^debian-7\.3 +debian +7\.3\.4\+deb13-amd64 +module$/m);
-  const json = await cli(['kernel', 'list', '--cache', cache, '--json']);
-  t.same(JSON.parse(json.stdout).find((r: { name: string }) => r.name === 'debian-7.3'), { name: 'debian-7.3', kind: 'debian', release: '7.3.4+deb13-amd64', ramdax: 'module' });
+  const [list, json, info, unknown, fetchUnknown, fetchNone, build, help] = await cliBatch([
+    ['kernel', 'list', '--cache', cache],
+    ['kernel', 'list', '--cache', cache, '--json'],
+    ['kernel', 'info', 'debian-7.3', '--cache', cache],
+    ['kernel', 'info', 'nope', '--cache', cache],
+    ['kernel', 'fetch', 'nope', '--cache', cache],
+    ['kernel', 'fetch', '--cache', cache],
+    ['kernel', 'build', 'debian-7.3', '--cache', cache],
+    ['kernel', 'fetch', '--help'],
+  ]);
+  t.equal(list!.exitCode, 0);
+  t.match(list!.stdout, /^NAME +KIND +RELEASE +RAMDAX$/m);
+  t.match(list!.stdout, /^debian-6\.19 +debian +not fetched +unknown$/m);
+  t.match(list!.stdout, /^debian-7\.3 +debian +7\.3\.4\+deb13-amd64 +module$/m);
+  t.same(JSON.parse(json!.stdout).find((r: { name: string }) => r.name === 'debian-7.3'), { name: 'debian-7.3', kind: 'debian', release: '7.3.4+deb13-amd64', ramdax: 'module' });
 
-  const info = await cli(['kernel', 'info', 'debian-7.3', '--cache', cache]);
-  t.equal(info.exitCode, 0);
-  t.match(info.stdout, /sha256:\n {2}vmlinuz: a{64}/);
+  t.equal(info!.exitCode, 0);
+  t.match(info!.stdout, /sha256:\n {2}vmlinuz: a{64}/);
 
-  const unknown = await cli(['kernel', 'info', 'nope', '--cache', cache]);
-  t.equal(unknown.exitCode, 2, 'unknown kernel: exit 2');
-  t.match(unknown.stderr, /unknown kernel 'nope' \(known: debian-6\.19, debian-7\.2, debian-7\.3/);
-  t.equal((await cli(['kernel', 'fetch', 'nope', '--cache', cache])).exitCode, 2);
-  t.equal((await cli(['kernel', 'fetch', '--cache', cache])).exitCode, 2, 'missing name: exit 2');
-  const build = await cli(['kernel', 'build', 'debian-7.3', '--cache', cache]);
-  t.equal(build.exitCode, 2, 'build on a Debian kernel: exit 2');
-  t.match(build.stderr, /use `ramdax-harness kernel fetch debian-7\.3`/);
-  const help = await cli(['kernel', 'fetch', '--help']);
-  t.equal(help.exitCode, 0);
-  t.match(help.stdout, /Exit status:/);
+  t.equal(unknown!.exitCode, 2, 'unknown kernel: exit 2');
+  t.match(unknown!.stderr, /unknown kernel 'nope' \(known: debian-6\.19, debian-7\.2, debian-7\.3/);
+  t.equal(fetchUnknown!.exitCode, 2);
+  t.equal(fetchNone!.exitCode, 2, 'missing name: exit 2');
+  t.equal(build!.exitCode, 2, 'build on a Debian kernel: exit 2');
+  t.match(build!.stderr, /use `ramdax-harness kernel fetch debian-7\.3`/);
+  t.equal(help!.exitCode, 0);
+  t.match(help!.stdout, /Exit status:/);
 });
 
 t.test('CLI: list/run --kernel', async (t) => {
   const cache = await tempDir('ramdax-kcli-');
-  const list = await cli(['list', 'scenarios/boot-smoke.yaml', '--kernel', 'debian-6.19', '--kernel', 'debian-7.3', '--json']);
-  t.equal(list.exitCode, 0, list.stderr);
-  t.same(JSON.parse(list.stdout).map((c: { id: string; kernel: string }) => [c.id, c.kernel]), [['boot-smoke[kernel=debian-6.19]', 'debian-6.19'], ['boot-smoke[kernel=debian-7.3]', 'debian-7.3']]);
-  const filtered = await cli(['list', 'scenarios/boot-smoke.yaml', '--kernel', 'debian-6.19', '--kernel', 'debian-7.3', '--filter', '*kernel=debian-6.19*', '--json']);
-  t.same(JSON.parse(filtered.stdout).map((c: { id: string }) => c.id), ['boot-smoke[kernel=debian-6.19]'], '--filter sees the kernel axis');
+  const [list, filtered, bad] = await cliBatch([
+    ['list', 'scenarios/boot-smoke.yaml', '--kernel', 'debian-6.19', '--kernel', 'debian-7.3', '--json'],
+    ['list', 'scenarios/boot-smoke.yaml', '--kernel', 'debian-6.19', '--kernel', 'debian-7.3', '--filter', '*kernel=debian-6.19*', '--json'],
+    ['run', 'scenarios/boot-smoke.yaml', '--kernel', 'nope', '--cache', cache, '--results', join(cache, 'results')],
+  ]);
+  t.equal(list!.exitCode, 0, list!.stderr);
+  t.same(JSON.parse(list!.stdout).map((c: { id: string; kernel: string }) => [c.id, c.kernel]), [['boot-smoke[kernel=debian-6.19]', 'debian-6.19'], ['boot-smoke[kernel=debian-7.3]', 'debian-7.3']]);
+  t.same(JSON.parse(filtered!.stdout).map((c: { id: string }) => c.id), ['boot-smoke[kernel=debian-6.19]'], '--filter sees the kernel axis');
 
-  const bad = await cli(['run', 'scenarios/boot-smoke.yaml', '--kernel', 'nope', '--cache', cache, '--results', join(cache, 'results')]);
-  t.equal(bad.exitCode, 2);
-  t.match(bad.stderr, /--kernel nope: unknown kernel \(known: /);
+  t.equal(bad!.exitCode, 2);
+  t.match(bad!.stderr, /--kernel nope: unknown kernel \(known: /);
+  // One real process start, as a user would run it: exit status and output of the binary itself.
   const notFetched = await cli(['run', 'scenarios/boot-smoke.yaml', '--kernel', 'debian-6.19', '--cache', cache, '--results', join(cache, 'results')]);
   t.equal(notFetched.exitCode, 3, 'a kernel not fetched: exit 3');
   t.match(notFetched.stderr, /kernel 'debian-6\.19' is not fetched yet/);
