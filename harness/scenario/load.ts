@@ -2,12 +2,15 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { InputError, type SourcePos } from '../common/errors.js';
+import { CONTROL, printable } from '../common/printable.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import { axisEnv, caseId, combinations, readAxes, substitute, type ExpandProblem } from '../matrix/axes.js';
 import type { Step } from '../steps/types.js';
-import { hex, parseMemmapArg, unbackedReason, type CarveOut, type MemmapArg } from './memmap.js';
+import { formatMemmapArg, hex, oddReason, parseMemmapArg, unbackedReason, type CarveOut, type MemmapArg } from './memmap.js';
+import { baseCmdline } from '../vm/qemu-args.js';
+import { MAX_CARVE_OUTS, MAX_CMDLINE_BYTES } from './limits.js';
 import { formatSize } from '../common/units.js';
-import { Duration } from './types.js';
+import { Timeout } from './types.js';
 import { ScenarioHead } from './schema.js';
 import { YamlSource } from './yaml-source.js';
 
@@ -107,9 +110,19 @@ function checkOne(src: YamlSource, raw: unknown, catalog: Catalog): Omit<Scenari
     for (const c of parsed) {
       const why = unbackedReason(c, head.machine.memory, head.machine.type);
       if (why && !head.allowUnbackedMemmap) problems.push({ pos: src.posOf(path), message: `${why} (set allowUnbackedMemmap: true to test exactly that)` });
+      const odd = oddReason(c);
+      if (odd && !head.allowOddMemmap) problems.push({ pos: src.posOf(path), message: `${odd} (set allowOddMemmap: true to test exactly that)` });
     }
   });
   const carveOuts = memmap.flat();
+  if (carveOuts.length > MAX_CARVE_OUTS) {
+    problems.push({ pos: src.posOf(['memmap']), message: `${carveOuts.length} carve-outs, more than ${MAX_CARVE_OUTS} (the kernel's e820 table has 128 entries; KASLR avoids only the first 4 ranges)` });
+    throw new InputError(problems);
+  }
+  const cmdlineBytes = Buffer.byteLength([...baseCmdline({ initrd: true, noReboot: true }), ...memmap.map(formatMemmapArg), ...head.cmdline].join(' '));
+  if (cmdlineBytes > MAX_CMDLINE_BYTES) {
+    problems.push({ pos: src.posOf(head.cmdline.length ? ['cmdline'] : ['memmap']), message: `the kernel command line would be ${cmdlineBytes} bytes with the harness's own arguments; x86 keeps at most ${MAX_CMDLINE_BYTES} (COMMAND_LINE_SIZE 2048) and cuts the rest without a word` });
+  }
   const overlap = findOverlap(memmap);
   if (overlap) problems.push({ pos: src.posOf(typeof head.memmap === 'string' ? ['memmap'] : ['memmap', overlap.arg]), message: overlap.message });
   for (const [i, arg] of head.cmdline.entries()) {
@@ -161,12 +174,13 @@ function checkStep(src: YamlSource, raw: unknown, index: number, defaultTimeout:
   const params = parsed.data;
   let timeoutMs = defaultTimeout;
   if (obj.timeout !== undefined) {
-    const ms = Duration.safeParse(obj.timeout);
+    const ms = Timeout.safeParse(obj.timeout);
     if (!ms.success) problems.push(...ms.error.issues.map((i) => src.problemOf(i, [...at, 'timeout'])));
     else timeoutMs = ms.data;
   }
-  if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length === 0 || obj.name.length > 120 || /[#\n]/.test(obj.name))) {
-    problems.push({ pos: src.posOf([...at, 'name']), message: 'a step name is a non-empty string of at most 120 characters without # or line breaks' });
+  if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length === 0 || obj.name.length > 120 || /[#\n]/.test(obj.name) || CONTROL.test(obj.name))) {
+    const ctl = typeof obj.name === 'string' ? CONTROL.exec(obj.name)?.[0] : undefined;
+    problems.push({ pos: src.posOf([...at, 'name']), message: `a step name is a non-empty string of at most 120 characters without #, line breaks or control characters${ctl && ctl !== '\n' ? ` (found ${printable(ctl)})` : ''}` });
   }
   for (const use of kind.uses?.(params) ?? []) {
     if (!defined.has(use.name)) problems.push({ pos: src.posOf([...at, kind.kind, use.param]), message: `namespace '${use.name}' is not defined by an earlier step (namespace: {as: ${use.name}, ...})` });

@@ -32,6 +32,10 @@ export interface VmSpec {
   numa?: boolean;
   /** TCG only: guest time counted in instructions, 2^icount ns each (`-icount shift=N`, single-threaded TCG). */
   icount?: number;
+  /** TCG only: one host thread per vCPU (`multi`, the default) or one for all (`single`). */
+  tcgThread?: 'multi' | 'single';
+  /** The `-cpu` model; default `host` under KVM, `max` under TCG. */
+  cpuModel?: string;
   /** Shown in `ps`: lets a person (or a test) find the QEMU of a run and case. */
   name?: string;
   /** QEMU appends the serial console to this file; without it, the console is QEMU's stdout. */
@@ -53,7 +57,7 @@ export const machineArgs = (s: VmSpec): string[] => [
   '-machine', s.memoryFile && !s.numa ? `${s.machine},memory-backend=ram0` : s.machine,
   ...memoryArgs(s),
   ...accelArgs(s),
-  '-cpu', s.accel === 'kvm' ? 'host' : 'max',
+  '-cpu', s.cpuModel ?? (s.accel === 'kvm' ? 'host' : 'max'),
   '-smp', String(s.cpus),
   '-m', `${Math.floor(s.memoryBytes / 1024 ** 2)}M`,
 ];
@@ -64,9 +68,9 @@ export const machineArgs = (s: VmSpec): string[] => [
  * advances 2^shift ns per instruction; while the guest idles it follows the
  * host clock (QEMU's default sleep=on), so timers and SSH behave as usual.
  */
-export function accelArgs(s: Pick<VmSpec, 'accel' | 'icount'>): string[] {
+export function accelArgs(s: Pick<VmSpec, 'accel' | 'icount' | 'tcgThread'>): string[] {
   if (s.accel === 'kvm') return ['-accel', 'kvm'];
-  if (s.icount === undefined) return ['-accel', 'tcg,thread=multi'];
+  if (s.icount === undefined) return ['-accel', `tcg,thread=${s.tcgThread ?? 'multi'}`];
   return ['-accel', 'tcg,thread=single', '-icount', `shift=${s.icount}`];
 }
 
