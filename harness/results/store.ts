@@ -1,6 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/fs.js';
+import { safeName } from '../common/names.js';
 import type { CaseResult, RunResult, Status } from './model.js';
 
 /**
@@ -61,7 +62,4 @@ export function countPoints(cases: CaseResult[]): Record<Status, number> {
   return counts;
 }
 
-/** A case id as a folder name: `fsdax[fs=xfs]` -> `fsdax_fs=xfs_`. */
-export function safeName(id: string): string {
-  return id.replace(/[^A-Za-z0-9._=+-]/g, '_');
-}
+export { safeName };

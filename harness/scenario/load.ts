@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { InputError, type SourcePos } from '../common/errors.js';
@@ -13,6 +13,7 @@ import { formatSize } from '../common/units.js';
 import { Timeout } from './types.js';
 import { ScenarioHead } from './schema.js';
 import { YamlSource } from './yaml-source.js';
+import { InputFileError, statInput } from './read-input.js';
 
 export interface Scenario extends Omit<ScenarioHead, 'steps' | 'memmap' | 'matrix' | 'exclude'> {
   /** The case id: the name, plus `[axis=label,...]` for matrix cases. */
@@ -223,13 +224,16 @@ export async function scenarioFiles(paths: string[], opts: { recursive?: boolean
   const out: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of entries) if (e.isFile() && /\.ya?ml$/.test(e.name)) out.push(join(dir, e.name));
+    // Every *.yaml entry that is not a folder to walk is read as a scenario: one that is a FIFO,
+    // a device, a symlink loop (or a folder, without recursion) is refused there, never read or skipped.
+    for (const e of entries) if (/\.ya?ml$/.test(e.name) && !(opts.recursive && e.isDirectory())) out.push(join(dir, e.name));
     if (opts.recursive) for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
   };
   for (const p of paths) {
     const abs = resolve(p);
-    const st = await stat(abs).catch(() => undefined);
-    if (!st) throw new InputError([{ pos: { file: p, line: 1, col: 1 }, message: 'no such file or folder' }]);
+    const st = await statInput(abs).catch((err: unknown) => {
+      throw err instanceof InputFileError ? new InputError([{ pos: { file: p, line: 1, col: 1 }, message: err.message }]) : err;
+    });
     if (st.isDirectory()) await walk(abs);
     else out.push(abs);
   }

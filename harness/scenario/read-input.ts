@@ -104,10 +104,19 @@ export function decodeUtf8(buf: Buffer): string {
     throw new InputFileError(`invalid UTF-8 (byte 0x${buf[bad]!.toString(16).padStart(2, '0')}): save the file as UTF-8`, before.length, before);
   }
   if (nul >= 0) {
-    const utf16 = nul > start && nul + 1 < buf.length && buf[nul + 2] === 0;
+    const utf16 = looksUtf16(buf.subarray(start, start + 64));
     throw new InputFileError(`a NUL byte: ${utf16 ? 'the file looks like UTF-16 without a byte-order mark; save it as UTF-8' : 'this is a binary file, not YAML text'}`, valid.length, valid);
   }
   return valid;
+}
+
+/** ASCII text in UTF-16 without a byte-order mark: every other byte is NUL, the others are not. */
+function looksUtf16(head: Buffer): boolean {
+  if (head.length < 4) return false;
+  const even = [...head].filter((_, i) => i % 2 === 0);
+  const odd = [...head].filter((_, i) => i % 2 === 1);
+  const zeros = (xs: number[]) => xs.filter((b) => b === 0).length;
+  return (zeros(odd) === odd.length && zeros(even) === 0) || (zeros(even) === even.length && zeros(odd) === 0);
 }
 
 /** Offset of the first byte that breaks UTF-8 (the decoder said there is one). */

@@ -59,7 +59,7 @@ export class YamlSource {
   private errorStart(offset: number): number {
     let best: number | undefined;
     visit(this.doc, (_k, node) => {
-      const range = (node as Node).range;
+      const range = (node as Node | null)?.range;
       if (!range || offset < range[0] || offset > range[2]) return;
       const opens = (isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) || (isCollection(node) && node.flow);
       if (opens && (best === undefined || range[0] > best) && range[2] >= offset && range[1] - range[0] > 0 && offset >= range[1] - 1) best = range[0];
