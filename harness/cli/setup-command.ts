@@ -4,6 +4,7 @@ import { ExitCode } from '../common/exit-codes.js';
 import { stderrLogger } from '../common/log.js';
 import { setup } from '../setup/setup.js';
 import { cacheOption } from './options.js';
+import { startVmLifecycle } from '../vm/lifecycle.js';
 
 export const DEFAULT_KERNELS = ['debian-7.2'];
 export const DEFAULT_IMAGES = ['default'];
@@ -21,6 +22,8 @@ export function registerSetup(program: Command, setExit: (code: number) => void)
       const log = stderrLogger();
       const catalog = await loadCatalog();
       const started = Date.now();
+      // setup may boot a kernel once to probe it: same lifetime rules as a run.
+      await startVmLifecycle(o.cache, log);
       const report = await setup(
         catalog,
         { cacheDir: o.cache, kernels: o.kernel, images: o.image, refresh: o.refresh, skipHostPackages: !o.hostPackages },

@@ -1,6 +1,5 @@
 import { appendFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { HarnessError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { needsKexec, needsReset } from '../plan/boot-groups.js';
@@ -12,6 +11,7 @@ import { currentImage, currentKernel, type ImageArtifact, type KernelArtifact } 
 import type { KeyPaths } from '../setup/keys.js';
 import { resolveAccel } from '../vm/accel.js';
 import { freeLoopbackPort } from '../vm/ports.js';
+import { qmpSocketPath } from '../vm/private-dir.js';
 import { baseCmdline, type VmSpec } from '../vm/qemu-args.js';
 import { QemuVm, type StopMethod } from '../vm/qemu.js';
 import { bootGuest, BootFailure } from './boot.js';
@@ -73,7 +73,6 @@ export interface Machine {
 }
 
 const PORT_RETRIES = 3;
-let qmpCounter = 0;
 
 /** The machine as a case records it: compare pairs runs only on the same shape and clock. */
 export function machineRecord(m: Scenario['machine']): NonNullable<CaseResult['machine']> {
@@ -114,8 +113,8 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
       ...(needsKexec(s) ? kexecDisks(kernel) : []),
     ],
     sshPort: port,
-    // Unix socket paths are limited to 107 bytes: keep it short, outside the run folder.
-    qmpSocket: join(tmpdir(), `ramdax-qmp-${process.pid}-${++qmpCounter}.sock`),
+    // In this process's private 0700 folder (short: socket paths are limited to 107 bytes).
+    qmpSocket: qmpSocketPath(),
     noReboot: inputs.noReboot,
     memoryFile: files.memoryFile,
     numa: s.machine.numa,
@@ -193,7 +192,7 @@ export async function powerCycle(m: Machine, s: Scenario, env: MachineEnv, bootM
   await m.vm.waitExit(10_000);
   await appendFile(m.consoleFile, '\n=== ramdax-harness: power cycle: QEMU killed, starting a new one on the same RAM file ===\n').catch(() => undefined);
   const port = await freeLoopbackPort();
-  const spec: VmSpec = { ...m.spec, sshPort: port, qmpSocket: join(tmpdir(), `ramdax-qmp-${process.pid}-${++qmpCounter}.sock`) };
+  const spec: VmSpec = { ...m.spec, sshPort: port, qmpSocket: qmpSocketPath() };
   let vm: QemuVm | undefined;
   m.teardown.add(async () => {
     if (vm) m.progress.stop = await vm.stop(s.timeouts.teardown);

@@ -14,6 +14,7 @@ import { Multiplexer, type PlannedCase, type Reporter } from '../reporters/repor
 import { TapReporter } from '../reporters/tap.js';
 import type { KeyPaths } from '../setup/keys.js';
 import { killAllVmsSync } from '../vm/qemu.js';
+import { startVmLifecycle } from '../vm/lifecycle.js';
 
 export interface RunOptions {
   cases: Case[];
@@ -36,6 +37,7 @@ export function newRunId(now = new Date()): string {
 
 /** Run cases, stream TAP, keep results on disk as they finish; returns the exit status. */
 export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue; run: RunResult }> {
+  await startVmLifecycle(o.cacheDir, o.log);
   const qemu = await execa(o.qemuBinary, ['--version'], { reject: false }).then((r) => String(r.stdout).split('\n')[0]);
   const store = await ResultStore.create(o.resultsRoot, {
     runId: newRunId(),

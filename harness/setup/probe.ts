@@ -1,5 +1,4 @@
 import { chmod, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { infraError } from '../common/errors.js';
 import { host } from '../common/exec.js';
@@ -7,6 +6,7 @@ import { exists } from '../common/fs.js';
 import { sha256 } from '../common/hash.js';
 import { projectRoot } from '../common/paths.js';
 import { freeLoopbackPort } from '../vm/ports.js';
+import { qmpSocketPath } from '../vm/private-dir.js';
 import type { VmSpec } from '../vm/qemu-args.js';
 import { QemuVm } from '../vm/qemu.js';
 import { parseProbeOutput, type ProbeReport } from './capabilities.js';
@@ -54,7 +54,7 @@ export async function consoleVmSpec(o: { qemu: string; vmlinuz: string; initrd: 
     cmdline: o.cmdline,
     disks: [],
     sshPort: await freeLoopbackPort(),
-    qmpSocket: join(tmpdir(), `ramdax-probe-${process.pid}-${Date.now()}.sock`),
+    qmpSocket: qmpSocketPath(),
     noReboot: true,
     icount: o.icount,
     name: o.name,
