@@ -2,6 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/fs.js';
 import { safeName } from '../common/names.js';
+import { lockRunDir, type RunLock } from './run-lock.js';
 import type { CaseResult, RunResult, Status } from './model.js';
 
 /**
@@ -27,21 +28,40 @@ export class ResultStore {
     }
   }
 
+  private lock: RunLock | undefined;
+
   static async create(resultsRoot: string, run: Omit<RunResult, 'dir'>): Promise<ResultStore> {
     const dir = join(resultsRoot, run.runId);
     await mkdir(dir, { recursive: true });
     const store = new ResultStore(dir, { ...run, dir });
-    // The first write must work: otherwise nothing is started at all.
-    await writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(store.run, null, 2)}\n`);
+    // One writer per run folder, from the first write to the last.
+    store.lock = await lockRunDir(dir, 'a run');
+    try {
+      // The first write must work: otherwise nothing is started at all.
+      await writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(store.run, null, 2)}\n`);
+    } catch (err) {
+      await store.lock.release();
+      throw err;
+    }
     return store;
+  }
+
+  /** The run is over: the folder may be written by others (report, compare). */
+  async close(): Promise<void> {
+    await this.lock?.release().catch(() => undefined);
   }
 
   caseDir(caseId: string): string {
     return join(this.dir, safeName(caseId));
   }
 
+  /** Appends are serialized: two cases ending together (-j 2) never interleave within a line. */
+  private appends: Promise<void> = Promise.resolve();
+
   event(e: Record<string, unknown>): Promise<void> {
-    return this.guard('events.jsonl', () => appendFile(join(this.dir, 'events.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), ...e })}\n`));
+    const line = `${JSON.stringify({ at: new Date().toISOString(), ...e })}\n`;
+    this.appends = this.appends.then(() => this.guard('events.jsonl', () => appendFile(join(this.dir, 'events.jsonl'), line)));
+    return this.appends;
   }
 
   async addCase(c: CaseResult): Promise<void> {
@@ -51,8 +71,12 @@ export class ResultStore {
     await this.flush();
   }
 
+  /** Rewrites are serialized too, and each writes the state at its turn: the last one on disk is the newest. */
+  private flushes: Promise<void> = Promise.resolve();
+
   flush(): Promise<void> {
-    return this.guard('results.json', () => writeFileAtomic(join(this.dir, 'results.json'), `${JSON.stringify(this.run, null, 2)}\n`));
+    this.flushes = this.flushes.then(() => this.guard('results.json', () => writeFileAtomic(join(this.dir, 'results.json'), `${JSON.stringify(this.run, null, 2)}\n`)));
+    return this.flushes;
   }
 }
 

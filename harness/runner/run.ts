@@ -116,6 +116,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   await store.flush();
   await reporter.onRunEnd(store.run);
   await new Promise<void>((r) => tapFile.end(r));
+  await store.close();
   const c = store.run.counts;
   o.log.info(`${c.pass} passed, ${c.fail} failed, ${c.error} errors, ${c.miss} missed, ${c.skip} skipped — ${store.dir}`);
   if (store.writeError && store.run.status !== 'interrupted') {
