@@ -119,6 +119,7 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
     memoryFile: files.memoryFile,
     numa: s.machine.numa,
     icount: s.machine.icount,
+    network: s.machine.network,
     name,
   };
 }

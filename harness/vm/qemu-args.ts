@@ -36,6 +36,8 @@ export interface VmSpec {
   tcgThread?: 'multi' | 'single';
   /** The `-cpu` model; default `host` under KVM, `max` under TCG. */
   cpuModel?: string;
+  /** `closed` (default): the guest reaches nothing, only the SSH forward reaches it; `open`: outbound NAT. */
+  network?: 'closed' | 'open';
   /** Shown in `ps`: lets a person (or a test) find the QEMU of a run and case. */
   name?: string;
   /** QEMU appends the serial console to this file; without it, the console is QEMU's stdout. */
@@ -109,9 +111,14 @@ export function diskArgs(disks: Disk[]): string[] {
   });
 }
 
-/** User-mode networking; the guest's SSH is forwarded from 127.0.0.1 only. */
-export const netArgs = (port: number): string[] => [
-  '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+/**
+ * User-mode networking; the guest's SSH is forwarded from 127.0.0.1 only.
+ * `restrict=on` (unless the scenario opens the network) isolates the guest:
+ * no connection out, not even to 10.0.2.2, which QEMU maps to the host's
+ * own 127.0.0.1; forwarding rules still work.
+ */
+export const netArgs = (port: number, network: 'closed' | 'open' = 'closed'): string[] => [
+  '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:22${network === 'closed' ? ',restrict=on' : ''}`,
   '-device', 'virtio-net-pci,netdev=net0',
 ];
 
@@ -128,7 +135,7 @@ export function qemuArgv(s: VmSpec): string[] {
     ...consoleArgs(s.consoleLog),
     ...bootArgs(s),
     ...diskArgs(s.disks),
-    ...netArgs(s.sshPort),
+    ...netArgs(s.sshPort, s.network),
     '-device', 'virtio-rng-pci',
     ...controlArgs(s),
   ];

@@ -41,7 +41,8 @@ const one = (argv: string[], flag: string): string | undefined => {
 t.test('SSH is forwarded from 127.0.0.1 only', async (t) => {
   const argv = qemuArgv(spec());
   const netdev = one(argv, '-netdev');
-  t.equal(netdev, 'user,id=net0,hostfwd=tcp:127.0.0.1:42022-:22');
+  t.equal(netdev, 'user,id=net0,hostfwd=tcp:127.0.0.1:42022-:22,restrict=on', 'closed by default: restrict=on');
+  t.equal(one(qemuArgv(spec({ network: 'open' })), '-netdev'), 'user,id=net0,hostfwd=tcp:127.0.0.1:42022-:22', 'open: no restrict');
   for (const v of values(argv, '-netdev')) {
     const fwds = v.split(',').filter((o) => o.startsWith('hostfwd='));
     t.ok(fwds.length > 0);
