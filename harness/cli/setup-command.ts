@@ -18,7 +18,8 @@ export function registerSetup(program: Command, setExit: (code: number) => void)
     .option('--image <name...>', 'image definitions to build (images/*.yaml)', DEFAULT_IMAGES)
     .option('--refresh', 'refresh the private apt lists even if they are less than a day old', false)
     .option('--no-host-packages', 'do not check or install host packages with apt')
-    .action(async (o: { cache: string; kernel: string[]; image: string[]; refresh: boolean; hostPackages: boolean }) => {
+    .option('--verify', 'hash every cached kernel and image file in full (by default only files whose size or mtime changed)', false)
+    .action(async (o: { cache: string; kernel: string[]; image: string[]; refresh: boolean; hostPackages: boolean; verify: boolean }) => {
       const log = stderrLogger();
       const catalog = await loadCatalog();
       const started = Date.now();
@@ -26,7 +27,7 @@ export function registerSetup(program: Command, setExit: (code: number) => void)
       await startVmLifecycle(o.cache, log);
       const report = await setup(
         catalog,
-        { cacheDir: o.cache, kernels: o.kernel, images: o.image, refresh: o.refresh, skipHostPackages: !o.hostPackages },
+        { cacheDir: o.cache, kernels: o.kernel, images: o.image, refresh: o.refresh, skipHostPackages: !o.hostPackages, verify: o.verify },
         log,
       );
       for (const l of report.lines) process.stdout.write(`${l}\n`);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { infraError } from '../common/errors.js';
 import { writeFileAtomic } from '../common/fs.js';
 import type { KernelCapabilities } from './capabilities.js';
+import type { Stamps } from './verify.js';
 
 /** How a kernel offers the ramdax driver. */
 export type DriverAvailability = 'builtin' | 'module' | 'absent';
@@ -25,6 +26,8 @@ export interface KernelArtifact {
   kind?: 'debian' | 'local' | 'source';
   /** What the kernel offers and how that was found out (config, modules list, boot probe). */
   capabilities?: KernelCapabilities;
+  /** Size and mtime of each checked file when its sha256 last matched (setup/verify.ts). */
+  stamps?: Stamps;
 }
 
 export interface ImageArtifact {
@@ -35,6 +38,8 @@ export interface ImageArtifact {
   suite: string;
   packages: string[];
   createdAt: string;
+  /** Size and mtime of the root image when its sha256 last matched (setup/verify.ts). */
+  stamps?: Stamps;
 }
 
 export const kernelRoot = (cacheDir: string, name: string) => join(cacheDir, 'kernels', name);

@@ -9,6 +9,7 @@ import type { Logger } from '../common/log.js';
 import { projectRoot } from '../common/paths.js';
 import { PrivateApt } from './apt.js';
 import { kernelRoot, writeManifest, type KernelArtifact } from './artifacts.js';
+import { stampOf } from './verify.js';
 import { describeOffered, offeredReleases } from './debian-version.js';
 import { capabilitiesFromConfig, summarize } from './capabilities.js';
 import { detectCapabilities, ramdaxAvailability } from './detect.js';
@@ -136,8 +137,12 @@ export async function ensureDebianKernel(
   artifact.ramdax = ramdaxAvailability(artifact.capabilities);
   log.info(`  ${def.name} ${newest.release}: ${summarize(artifact.capabilities)}`);
   await rm(tree, { recursive: true, force: true });
+  artifact.stamps = {};
   for (const f of ['vmlinuz', 'initrd.img', 'modules.img']) {
-    if (await exists(join(work, f))) artifact.sha256[f] = await sha256File(join(work, f));
+    if (!(await exists(join(work, f)))) continue;
+    artifact.sha256[f] = await sha256File(join(work, f));
+    // Size and mtime at creation (kept by the rename below): the cheap check before every boot.
+    artifact.stamps[join(dir, f)] = await stampOf(join(work, f));
   }
   await writeManifest(join(work, 'manifest.json'), artifact);
   await rm(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import type { Logger } from '../common/log.js';
 import { projectRoot } from '../common/paths.js';
 import { DEFAULT_MIRROR } from './apt.js';
 import { writeManifest, type ImageArtifact } from './artifacts.js';
+import { stampOf } from './verify.js';
 import type { KeyPaths } from './keys.js';
 
 const GUEST_FILES = ['images/guest/harness-init.sh', 'images/guest/sshd_config'];
@@ -74,6 +75,8 @@ export async function ensureImage(
     suite: def.suite,
     packages,
     createdAt: new Date().toISOString(),
+    // Size and mtime at creation (kept by the rename below): the cheap check before every boot.
+    stamps: { [join(dir, 'rootfs.img')]: await stampOf(rootfs) },
   };
   await writeManifest(join(work, 'manifest.json'), artifact);
   await rm(dir, { recursive: true, force: true });
