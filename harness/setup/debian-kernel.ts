@@ -11,6 +11,7 @@ import { PrivateApt } from './apt.js';
 import { kernelRoot, writeManifest, type KernelArtifact } from './artifacts.js';
 import { stampOf } from './verify.js';
 import { describeOffered, offeredReleases } from './debian-version.js';
+import { debVersion, newestDeb } from './debian-version-compare.js';
 import { capabilitiesFromConfig, summarize } from './capabilities.js';
 import { detectCapabilities, ramdaxAvailability } from './detect.js';
 import { buildInitramfs, INITRAMFS_MODULES } from './initramfs.js';
@@ -86,9 +87,9 @@ export async function ensureDebianKernel(
   await mkdir(tree, { recursive: true });
   const packages: KernelArtifact['packages'] = [];
   for (const name of wanted) {
-    const deb = files.filter((f) => f.startsWith(`${name}_`) && f.endsWith('.deb')).sort().at(-1);
+    const deb = newestDeb(files.filter((f) => f.startsWith(`${name}_`) && f.endsWith('.deb')));
     if (!deb) throw infraError(`apt-get download gave no .deb for ${name} in ${debs}`);
-    packages.push({ name, version: deb.split('_')[1]! });
+    packages.push({ name, version: debVersion(deb) });
     log.info(`  unpacking ${deb}`);
     await host('dpkg-deb', ['-x', join(debs, deb), tree]);
   }
