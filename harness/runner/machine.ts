@@ -15,6 +15,7 @@ import { qmpSocketPath } from '../vm/private-dir.js';
 import { baseCmdline, type VmSpec } from '../vm/qemu-args.js';
 import { QemuVm, type StopMethod } from '../vm/qemu.js';
 import { bootGuest, BootFailure } from './boot.js';
+import { classifyBootFailure, decideRetry, type BootFailureKind, type ClassifiedFailure } from './boot-policy.js';
 import { machineFiles, type MachineFiles } from './machine-files.js';
 import type { Teardown } from './teardown.js';
 import { createScratchDisks, removeScratchDisks } from '../perf/scratch-disks.js';
@@ -42,6 +43,8 @@ export interface BootInputs {
 export interface FailedBoot {
   attempt: number;
   status: string;
+  /** emulator-flake, kernel or infra (boot-policy.ts). */
+  kind?: BootFailureKind;
   reason: string;
   findings: string[];
 }
@@ -142,6 +145,7 @@ export async function startMachine(
   o.teardown.add(() => removeScratchDisks(scratch));
   scratch = await createScratchDisks(dirname(o.consoleFile), s.machine.disks);
   let portRetries = 0;
+  const history: ClassifiedFailure[] = [];
   for (let attempt = 1; ; attempt++) {
     const port = attempt === 1 && env.firstSshPort ? env.firstSshPort : await freeLoopbackPort();
     const spec = vmSpec(s, inputs, files, env, port, o.name, scratch);
@@ -163,16 +167,28 @@ export async function startMachine(
         env.log.warn(`${o.bootId}: SSH port ${port} was taken, retrying with another`);
         continue;
       }
-      // Boot retry policy: a boot that fails once and then works is reported as flaky, not hidden.
-      if (err instanceof BootFailure && err.message !== 'interrupted' && progress.failedBoots.length < s.retries.boot && !env.interrupt.aborted) {
-        progress.failedBoots.push({ attempt, status: err.status, reason: err.message, findings: err.findings.map((f) => f.title) });
-        env.log.warn(`${o.bootId}: boot attempt ${attempt} failed (${err.message}); retrying (retries.boot: ${s.retries.boot})`);
-        await vm.stop(0);
-        await appendFile(o.consoleFile, `\n=== ramdax-harness: boot attempt ${attempt} failed: ${err.message}; attempt ${attempt + 1} follows ===\n`).catch(() => undefined);
-        continue;
-      }
-      if (err instanceof BootFailure && progress.failedBoots.length) {
-        err.message += ` (also failed on ${progress.failedBoots.length} earlier attempt(s): ${progress.failedBoots.map((b) => b.reason).join('; ')})`;
+      // Boot retry policy (boot-policy.ts): a boot that fails and then works is reported as flaky, not hidden;
+      // a failure that repeats is the kernel's and ends the retries; an early int3 under MTTCG is the emulator's.
+      if (err instanceof BootFailure && err.message !== 'interrupted' && !env.interrupt.aborted) {
+        const now = classifyBootFailure({
+          status: err.status,
+          reason: err.message,
+          findings: err.findings,
+          initStarted: progress.boot.initStartedMs !== undefined,
+          accel: inputs.accel.accel,
+          tcgThread: spec.icount !== undefined ? 'single' : (spec.tcgThread ?? 'multi'),
+        });
+        const decision = decideRetry(history, now, s.retries.boot);
+        if (decision.retry) {
+          history.push(now);
+          progress.failedBoots.push({ attempt, status: now.status, kind: now.kind, reason: now.reason, findings: err.findings.map((f) => f.title) });
+          env.log.warn(`${o.bootId}: boot attempt ${attempt} failed (${now.kind}: ${err.message}); retrying (retries.boot: ${s.retries.boot})`);
+          await vm.stop(0);
+          await appendFile(o.consoleFile, `\n=== ramdax-harness: boot attempt ${attempt} failed: ${err.message}; attempt ${attempt + 1} follows ===\n`).catch(() => undefined);
+          continue;
+        }
+        const earlier = progress.failedBoots.length ? ` (also failed on ${progress.failedBoots.length} earlier attempt(s): ${progress.failedBoots.map((b) => b.reason).join('; ')})` : '';
+        throw new BootFailure(decision.status, `${decision.reason}${earlier}`, err.findings, err.consoleTail);
       }
       throw err;
     }

@@ -164,3 +164,10 @@ t.test('with a console log, QEMU appends the console to that file itself', async
   t.ok(isConsoleChardev(one(qemuArgv(spec()), '-chardev')!), 'the stdio form too');
   t.notOk(isConsoleChardev('socket,id=mon0,path=/x'), 'not another chardev');
 });
+
+t.test('TCG thread mode and CPU model (for the int3 measurements)', async (t) => {
+  t.same(values(qemuArgv(spec()), '-accel'), ['tcg,thread=multi'], 'multi-threaded TCG by default');
+  t.same(values(qemuArgv(spec({ tcgThread: 'single' })), '-accel'), ['tcg,thread=single']);
+  t.same(values(qemuArgv(spec({ icount: 3, tcgThread: 'multi' })), '-accel'), ['tcg,thread=single'], 'icount forces single-threaded TCG');
+  t.equal(one(qemuArgv(spec({ cpuModel: 'qemu64' })), '-cpu'), 'qemu64');
+});
