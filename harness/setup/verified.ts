@@ -8,6 +8,7 @@ import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { infraError } from '../common/errors.js';
+import { exists } from '../common/fs.js';
 import type { Logger } from '../common/log.js';
 import { currentImage, currentKernel, kernelRoot, type ImageArtifact, type KernelArtifact } from './artifacts.js';
 import { ensureImage } from './image.js';
@@ -70,6 +71,7 @@ export async function verifiedImage(cacheDir: string, name: string, catalog: Cat
 
 /** Every kernel and image these cases boot, checked once (before anything starts). */
 export async function verifyForRun(cases: { scenario: { kernel: string; image: string } }[], cacheDir: string, catalog: Catalog, log: Logger, o: VerifyOptions): Promise<void> {
-  for (const k of new Set(cases.map((c) => c.scenario.kernel))) await verifiedKernel(cacheDir, k, catalog, log, o);
-  for (const i of new Set(cases.map((c) => c.scenario.image))) await verifiedImage(cacheDir, i, catalog, log, o);
+  // One not set up at all is left to its cases, which report it (exit 3 with the command that fixes it).
+  for (const k of new Set(cases.map((c) => c.scenario.kernel))) if (await exists(join(kernelRoot(cacheDir, k), 'current.json'))) await verifiedKernel(cacheDir, k, catalog, log, o);
+  for (const i of new Set(cases.map((c) => c.scenario.image))) if (await exists(join(cacheDir, 'images', `${i}.current.json`))) await verifiedImage(cacheDir, i, catalog, log, o);
 }
