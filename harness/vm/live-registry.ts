@@ -83,8 +83,21 @@ export class LiveRegistry {
     }
   }
 
-  /** At exit: the folder goes when nothing is left in it; otherwise the next start reaps it. */
+  /**
+   * At exit: what lives exactly as long as the process (its QMP folder) is
+   * removed now; the record folder goes when nothing else is left in it,
+   * otherwise the next start reaps what is.
+   */
   close(): void {
+    for (const f of this.entries().filter((e) => e.startsWith('qmp-dir-'))) {
+      try {
+        const rec = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as PathRecord;
+        rmSync(rec.path, { recursive: true, force: true });
+        unlinkSync(join(this.dir, f));
+      } catch {
+        // left for the reaper
+      }
+    }
     if (this.entries().length === 0) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -92,3 +92,16 @@ t.test('setpriv --pdeathsig KILL: the child dies with its node parent (SIGKILL),
   while (processStart(childPid) && Date.now() - t0 < 3000) await sleep(20);
   t.equal(processStart(childPid), undefined, `the child was gone ${Date.now() - t0} ms after its parent was SIGKILLed`);
 });
+
+t.test('a harness that ends normally leaves no record (its QMP folder goes with it)', async (t) => {
+  const cache = await mkdtemp(join(tmpdir(), 'ramdax-live-'));
+  t.teardown(() => rm(cache, { recursive: true, force: true }));
+  const reg = LiveRegistry.open(cache);
+  const qmp = await mkdtemp(join(tmpdir(), 'ramdax-qmp-test-'));
+  reg.track({ kind: 'qmp-dir', path: qmp });
+  const forget = reg.track({ kind: 'qemu', pid: 1, start: '1' });
+  forget();
+  reg.close();
+  t.notOk(existsSync(qmp), 'the QMP folder is removed');
+  t.notOk(existsSync(reg.dir), 'the record folder is removed');
+});
