@@ -2,6 +2,7 @@
 // flake (error, infrastructure); every other failure with kernel output is the
 // kernel's (fail); a failure that repeats is never retried away.
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { classifyBootFailure, decideRetry, type BootFailureFacts } from '../../harness/runner/boot-policy.js';
 import { findFindings } from '../../harness/triage/findings.js';
 
@@ -16,6 +17,13 @@ const base: BootFailureFacts = { status: 'fail', reason: 'kernel panic during bo
 
 t.test('the int3 finding is what the rule looks for', async (t) => {
   t.match(int3[0]?.title, /Oops: int3/);
+});
+
+t.test('the real capture (MTTCG, Debian 7.2.13) is classified as the emulator flake', async (t) => {
+  const real = readFileSync(new URL('../fixtures/consoles/tcg-mttcg-int3-early-boot.log', import.meta.url), 'utf8').split(/\r?\n/);
+  const c = classifyBootFailure({ ...base, findings: findFindings(real), reason: 'kernel panic during boot (stage reached: kernel started): oops: Oops: int3' });
+  t.equal(c.kind, 'emulator-flake');
+  t.equal(c.status, 'error');
 });
 
 t.test('classification', async (t) => {
