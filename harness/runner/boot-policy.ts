@@ -2,10 +2,14 @@
  * What a failed boot means and whether to boot again (pure; unit-tested).
  *
  * - An early-boot `Oops: int3` (before init) under multi-threaded TCG is an
- *   emulator flake: measured here, it hit about 1 boot in 25 with
- *   `-accel tcg,thread=multi` on a loaded host and never with `thread=single`
- *   (bench/int3-boots.ts; figures in docs/robustness.md). It is the
- *   infrastructure's fault, not the kernel's: status `error`, that reason.
+ *   emulator flake: the captured one (test/fixtures/consoles/
+ *   tcg-mttcg-int3-early-boot.log) trapped on the int3 of a text patch the
+ *   kernel had already finished (static key flip at `sched_clock: Marking
+ *   stable`; the code bytes show the completed instruction) — a vCPU thread
+ *   still running a stale translation, which only multi-threaded TCG can
+ *   do; measured under load: 1 of 15 boots with `thread=multi -cpu max`,
+ *   0 of 15 with `thread=single` (bench/int3-boots.ts; docs/robustness.md).
+ *   It is the infrastructure's fault, not the kernel's: `error`, that reason.
  * - Every other boot failure with kernel output is the kernel's (`fail`).
  * - A boot is tried again (up to `retries.boot`), but a failure that repeats —
  *   the same signature on two attempts — is never retried away: it ends the
@@ -39,7 +43,7 @@ export interface ClassifiedFailure {
 export const INT3 = /Oops: int3/;
 
 /** The measured basis of the emulator-flake rule, quoted in the reason. */
-export const INT3_EVIDENCE = 'early-boot Oops: int3 under multi-threaded TCG is an emulator race (measured: about 1 boot in 25 with thread=multi on a loaded host, none with thread=single; docs/robustness.md)';
+export const INT3_EVIDENCE = 'early-boot Oops: int3 under multi-threaded TCG is an emulator race (a vCPU runs a stale translation of finished int3 text patching; seen with thread=multi on a loaded host, not with thread=single; docs/robustness.md)';
 
 export function signatureOf(f: Pick<BootFailureFacts, 'reason' | 'findings'>): string {
   return f.findings[0]?.title ?? f.reason.replace(/\d+(\.\d+)?/g, 'N');
