@@ -1,3 +1,4 @@
+import { startVmLifecycle } from '../vm/lifecycle.js';
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
@@ -10,11 +11,9 @@ import { projectRoot } from '../common/paths.js';
 import { kernelRoot, type KernelArtifact } from '../setup/artifacts.js';
 import { sshGap, summarize } from '../setup/capabilities.js';
 import { capabilitiesOf } from '../setup/detect.js';
-import { ensureKernel, kindOf, type KernelBuilder } from '../setup/kernels.js';
-
-/** kbuild (make, git, patches) is loaded only when a source: kernel is built. */
-const buildFromSource: KernelBuilder = async (...a) => (await import('../kbuild/source-kernel.js')).ensureSourceKernel(...a);
+import { ensureKernel, kindOf } from '../setup/kernels.js';
 import { cacheOption } from './options.js';
+import { buildFromSource } from './source-builder.js';
 
 type Def = KernelDef & { file: string };
 
@@ -111,6 +110,8 @@ export function registerKernel(program: Command, setExit: (code: number) => void
       .option('--qemu <binary>', 'QEMU used to probe a kernel that has neither config nor modules', 'qemu-system-x86_64')
       .action(async (name: string, o: { cache: string; refresh: boolean; qemu: string }) => {
         const def = kernelDef(await loadCatalog(), name);
+        // A fetch may boot the kernel once to probe it: same lifetime rules as a run.
+        await startVmLifecycle(o.cache, stderrLogger());
         const isSource = kindOf(def) === 'source';
         if (verb === 'fetch' && isSource) throw inputError(`kernel '${name}' is built from source: use \`ramdax-harness kernel build ${name}\``);
         if (verb === 'build' && !isSource) throw inputError(`kernel '${name}' is a ${kindOf(def)} kernel, not built from source: use \`ramdax-harness kernel fetch ${name}\``);

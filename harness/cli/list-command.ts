@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../common/exit-codes.js';
+import { printable } from '../common/printable.js';
 import { formatSize } from '../common/units.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import { loadCases } from './load-cases.js';
@@ -20,10 +21,10 @@ export function registerList(program: Command, setExit: (code: number) => void):
       } else {
         for (const c of cases) {
           const s = c.scenario;
-          process.stdout.write(`${c.id}  (${s.file})\n`);
+          process.stdout.write(`${printable(c.id)}  (${printable(s.file)})\n`);
           process.stdout.write(`  kernel ${s.kernel}, image ${s.image}, ${s.machine.type} ${formatSize(s.machine.memory)} RAM, ${s.machine.cpus} CPUs\n`);
-          process.stdout.write(`  cmdline: ${[...s.memmap.map(formatMemmapArg), ...s.cmdline].join(' ') || '(harness defaults only)'}\n`);
-          for (const st of s.steps) process.stdout.write(`  ${String(st.index + 1).padStart(2)}. ${st.kind}: ${st.name}\n`);
+          process.stdout.write(`  cmdline: ${printable([...s.memmap.map(formatMemmapArg), ...s.cmdline].join(' ')) || '(harness defaults only)'}\n`);
+          for (const st of s.steps) process.stdout.write(`  ${String(st.index + 1).padStart(2)}. ${st.kind}: ${printable(st.name)}\n`);
         }
         process.stdout.write(`${cases.length} case(s)\n`);
       }

@@ -1,7 +1,9 @@
 import { loadCatalog } from '../catalog/catalog.js';
 import { expand, filterCases } from '../matrix/expand.js';
 import { applyKernels } from '../matrix/kernel-axis.js';
-import { inputError } from '../common/errors.js';
+import { InputError, inputError } from '../common/errors.js';
+import { safeName } from '../common/names.js';
+import { MAX_FOLDER_NAME, MAX_TOTAL_CASES } from '../scenario/limits.js';
 import { loadScenarios } from '../scenario/load.js';
 import type { Case } from '../matrix/case.js';
 
@@ -11,7 +13,28 @@ export async function loadCases(paths: string[], filters: string[], kernels: str
   for (const k of kernels) if (!catalog.kernels.has(k)) throw inputError(`--kernel ${k}: unknown kernel (known: ${[...catalog.kernels.keys()].join(', ')})`, 'kernels are defined in kernels/*.yaml; see `ramdax-harness kernel list`');
   const scenarios = await loadScenarios(paths.length ? paths : ['scenarios'], catalog, opts);
   const all = expand(applyKernels(scenarios, kernels));
+  checkCaseFolders(all);
   const cases = filterCases(all, filters);
   if (cases.length === 0) throw inputError(`--filter ${filters.join(' ')} matches none of: ${all.map((c) => c.id).join(', ')}`);
   return cases;
+}
+
+/**
+ * Every case gets a results folder of its own, named after its id: too many
+ * cases, an id too long for a file name, or two ids with the same folder name
+ * (a case would overwrite another's console and repro bundle) are bad input.
+ */
+export function checkCaseFolders(cases: Case[]): void {
+  const at = (c: Case) => ({ file: c.scenario.file, line: 1, col: 1 });
+  if (cases.length > MAX_TOTAL_CASES) throw new InputError([{ pos: at(cases[MAX_TOTAL_CASES]!), message: `${cases.length} cases in all, more than ${MAX_TOTAL_CASES} in one run` }]);
+  const problems: { pos: ReturnType<typeof at>; message: string }[] = [];
+  const seen = new Map<string, Case>();
+  for (const c of cases) {
+    const folder = safeName(c.id);
+    const other = seen.get(folder);
+    if (folder.length > MAX_FOLDER_NAME) problems.push({ pos: at(c), message: `case id '${c.id.slice(0, 40)}…' is ${folder.length} characters, more than ${MAX_FOLDER_NAME} for its results folder: use shorter names or axis labels` });
+    else if (other) problems.push({ pos: at(c), message: `cases '${other.id}' (${other.scenario.file}) and '${c.id}' would share the results folder ${folder}` });
+    else seen.set(folder, c);
+  }
+  if (problems.length) throw new InputError(problems);
 }

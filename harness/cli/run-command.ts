@@ -16,6 +16,9 @@ import { withoutAxis } from '../matrix/kernel-axis.js';
 import { loadCases } from './load-cases.js';
 import { writeReport } from '../report/write.js';
 import { cacheOption } from './options.js';
+import { buildFromSource } from './source-builder.js';
+import { loadCatalog } from '../catalog/catalog.js';
+import { verifyForRun } from '../setup/verified.js';
 
 interface RunFlags {
   cache: string;
@@ -27,6 +30,7 @@ interface RunFlags {
   /** Only `run` has --baseline (repeatable); `repro` has none. */
   baseline?: string[];
   kernel: string[];
+  verify?: boolean;
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -45,6 +49,7 @@ function runOptions(cmd: Command): Command {
     .option('--results <dir>', 'where run folders are written', defaultResultsDir())
     .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
     .option('--kernel <name>', 'run on this kernel instead of the scenario\'s (repeat for a kernel axis: ids get [kernel=NAME])', collect, [] as string[])
+    .option('--verify', 'hash every cached kernel and image file in full before booting (by default only files whose size or mtime changed since they were verified)', false)
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
@@ -62,6 +67,8 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
   const loaded = await loadCases(paths, filters, o.kernel);
   await checkFetched(o.cache, o.kernel);
   const cases = o.repeat ? withRepeats(loaded, o.repeat) : loaded;
+  // Cached kernels and images are checked before they boot; a corrupted one is fetched or built again.
+  await verifyForRun(cases, o.cache, await loadCatalog(), stderrLogger(), { full: !!o.verify, qemu: o.qemu, buildSource: buildFromSource });
   // A bad baseline is bad input: found out before anything boots.
   const baselines = o.baseline ?? [];
   for (const b of baselines) await readRun(b);

@@ -3,11 +3,9 @@ import { loadCatalog } from '../catalog/catalog.js';
 import { ExitCode } from '../common/exit-codes.js';
 import { stderrLogger } from '../common/log.js';
 import { setup } from '../setup/setup.js';
-import type { KernelBuilder } from '../setup/kernels.js';
-
-/** kbuild (make, git, patches) is loaded only when a source: kernel is built. */
-const buildFromSource: KernelBuilder = async (...a) => (await import('../kbuild/source-kernel.js')).ensureSourceKernel(...a);
 import { cacheOption } from './options.js';
+import { buildFromSource } from './source-builder.js';
+import { startVmLifecycle } from '../vm/lifecycle.js';
 
 export const DEFAULT_KERNELS = ['debian-7.2'];
 export const DEFAULT_IMAGES = ['default'];
@@ -21,13 +19,16 @@ export function registerSetup(program: Command, setExit: (code: number) => void)
     .option('--image <name...>', 'image definitions to build (images/*.yaml)', DEFAULT_IMAGES)
     .option('--refresh', 'refresh the private apt lists even if they are less than a day old', false)
     .option('--no-host-packages', 'do not check or install host packages with apt')
-    .action(async (o: { cache: string; kernel: string[]; image: string[]; refresh: boolean; hostPackages: boolean }) => {
+    .option('--verify', 'hash every cached kernel and image file in full (by default only files whose size or mtime changed)', false)
+    .action(async (o: { cache: string; kernel: string[]; image: string[]; refresh: boolean; hostPackages: boolean; verify: boolean }) => {
       const log = stderrLogger();
       const catalog = await loadCatalog();
       const started = Date.now();
+      // setup may boot a kernel once to probe it: same lifetime rules as a run.
+      await startVmLifecycle(o.cache, log);
       const report = await setup(
         catalog,
-        { cacheDir: o.cache, kernels: o.kernel, images: o.image, refresh: o.refresh, skipHostPackages: !o.hostPackages, buildSource: buildFromSource },
+        { cacheDir: o.cache, kernels: o.kernel, images: o.image, refresh: o.refresh, skipHostPackages: !o.hostPackages, verify: o.verify, buildSource: buildFromSource },
         log,
       );
       for (const l of report.lines) process.stdout.write(`${l}\n`);

@@ -1,4 +1,5 @@
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { printable } from './printable.js';
 
 /** Where in an input file something is wrong. */
 export interface SourcePos {
@@ -42,8 +43,9 @@ export class InputError extends HarnessError {
   }
 }
 
+/** One line per problem: file names and messages quote input, whose control characters are escaped. */
 export function formatProblem(pos: SourcePos, message: string): string {
-  return `${pos.file}:${pos.line}:${pos.col}: ${message}`;
+  return printable(`${pos.file}:${pos.line}:${pos.col}: ${message}`);
 }
 
 export const infraError = (message: string, cause?: unknown, hint?: string): HarnessError =>

@@ -1,16 +1,49 @@
-import { mkdir, rename, writeFile, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** Write a file so that readers see either the old or the new content, never half. */
+let tmpCounter = 0;
+
+/** A temp name next to `path` that no other write — in this process or another — can pick: pid, a counter and 6 random bytes. */
+export function tempNameFor(path: string): string {
+  return `${path}.tmp-${process.pid}-${++tmpCounter}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Write a file so that readers see either the old or the new content, never
+ * half, and it survives a crash of the host once this resolves: data written
+ * to a temp file of its own and fsynced, renamed over the target, and the
+ * folder fsynced so that the rename itself is on disk.
+ */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = tempNameFor(path);
   try {
-    await writeFile(tmp, data);
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  }
+  await fsyncDir(dirname(path));
+}
+
+/** fsync a folder (its entries: a rename or a new file in it); some file systems refuse it, which is fine. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r').catch(() => undefined);
+  if (!fh) return;
+  try {
+    await fh.sync();
+  } catch {
+    // EINVAL on file systems that cannot sync a folder
+  } finally {
+    await fh.close();
   }
 }
 

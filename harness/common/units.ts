@@ -8,19 +8,45 @@ const sizeUnits: Record<string, number> = {
   T: 1024 ** 4,
 };
 
-const SIZE_RE = /^(0x[0-9a-f]+|\d+)\s*([KMGT]?)(i?B)?$/i;
+/**
+ * The size syntax, strict (docs/robustness.md, "Sizes"):
+ * - a decimal number, optionally with a unit K, M, G or T (powers of 1024,
+ *   any case), which may be spelled KiB/KB; a plain byte count may end in B;
+ * - or a hex number `0x…` (bytes), optionally with a unit (`0x10M`).
+ * `B` is a hex digit, so a hex number never takes a bare `B` suffix, and one
+ * ending in b/B is refused as ambiguous: `0x10000B` reads as 1,048,587 bytes
+ * to a kernel but as 65,536 to a person (see sizeProblem).
+ */
+const SIZE_RE = /^(?:(\d+)\s*(?:([KMGT])(?:i?B)?|B)?|(0x[0-9a-f]+)\s*(?:([KMGT])(?:i?B)?)?)$/i;
 
 /** Whether a size is written correctly, whatever its magnitude. */
 export const SIZE_SYNTAX = SIZE_RE;
 
-/** Bytes from `512M`, `4G`, `128K`, `0x100000`, `4096`; undefined when malformed. */
+/** A hex number ending in b/B without a unit: the b is a digit, though it reads like "bytes". */
+const AMBIGUOUS_HEX = /^0x[0-9a-f]*b$/i;
+
+/** Bytes from `512M`, `4G`, `128K`, `0x100000`, `4096`; undefined when malformed or ambiguous. */
 export function parseSize(text: string | number): number | undefined {
   if (typeof text === 'number') return Number.isSafeInteger(text) && text >= 0 ? text : undefined;
-  const m = SIZE_RE.exec(text.trim());
+  const t = text.trim();
+  if (AMBIGUOUS_HEX.test(t)) return undefined;
+  const m = SIZE_RE.exec(t);
   if (!m) return undefined;
-  const base = m[1]!.toLowerCase().startsWith('0x') ? Number.parseInt(m[1]!, 16) : Number.parseInt(m[1]!, 10);
-  const value = base * sizeUnits[m[2]!.toUpperCase()]!;
+  const base = m[3] !== undefined ? Number.parseInt(m[3], 16) : Number.parseInt(m[1]!, 10);
+  const value = base * sizeUnits[(m[2] ?? m[4] ?? '').toUpperCase()]!;
   return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** Why a size string is refused, for the message (undefined when it parses). */
+export function sizeProblem(text: string): string | undefined {
+  const t = text.trim();
+  if (AMBIGUOUS_HEX.test(t)) {
+    const hexValue = Number.parseInt(t, 16);
+    const without = t.slice(0, -1);
+    return `size '${text}' is ambiguous: in a hex number B is a digit (${t} = ${hexValue} bytes), not "bytes"; write ${without === '0x' ? 'a decimal byte count' : `${without} for ${Number.parseInt(without, 16)} bytes`} or ${hexValue} for the hex value`;
+  }
+  if (parseSize(t) !== undefined) return undefined;
+  return SIZE_RE.test(t) ? `size '${text}' is too large` : `bad size '${text}': write a whole number with an optional K/M/G/T suffix (e.g. 512M, 4G, 0x100000)`;
 }
 
 /** The shortest exact spelling of a byte count: 1073741824 -> `1G`, 4096 -> `4K`. */

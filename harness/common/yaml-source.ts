@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, isCollection, isMap, isScalar, isPair, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { InputError, type SourcePos } from './errors.js';
+import { MAX_DEPTH, MAX_FILE_BYTES } from './input-limits.js';
+import { InputFileError, readTextInput } from './read-input.js';
+import { findTooDeep } from './yaml-depth.js';
 
 /** A parsed YAML file that can say where any path in it is. */
 export class YamlSource {
@@ -12,6 +14,9 @@ export class YamlSource {
   ) {}
 
   static parse(file: string, text: string): YamlSource {
+    // Before the YAML library sees it: it recurses per nesting level (and V8 aborts the process on deep flow nesting).
+    const deep = findTooDeep(text, MAX_DEPTH);
+    if (deep) throw new InputError([{ pos: { file, ...lineColOf(text, deep.offset) }, message: `YAML nests deeper than ${MAX_DEPTH} levels here: a scenario needs a handful` }]);
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const src = new YamlSource(file, doc, lines);
@@ -54,7 +59,7 @@ export class YamlSource {
   private errorStart(offset: number): number {
     let best: number | undefined;
     visit(this.doc, (_k, node) => {
-      const range = (node as Node).range;
+      const range = (node as Node | null)?.range;
       if (!range || offset < range[0] || offset > range[2]) return;
       const opens = (isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) || (isCollection(node) && node.flow);
       if (opens && (best === undefined || range[0] > best) && range[2] >= offset && range[1] - range[0] > 0 && offset >= range[1] - 1) best = range[0];
@@ -65,9 +70,11 @@ export class YamlSource {
   static async read(file: string): Promise<YamlSource> {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readTextInput(file, MAX_FILE_BYTES);
     } catch (err) {
-      throw new InputError([{ pos: { file, line: 1, col: 1 }, message: `cannot read file: ${(err as Error).message}` }]);
+      if (!(err instanceof InputFileError)) throw err;
+      const pos = err.text !== undefined && err.offset !== undefined ? lineColOf(err.text, err.offset) : { line: 1, col: 1 };
+      throw new InputError([{ pos: { file, ...pos }, message: err.message }]);
     }
     return YamlSource.parse(file, text);
   }
@@ -134,6 +141,17 @@ export class YamlSource {
 
 function where(path: readonly PropertyKey[]): string {
   return path.length ? ` (at ${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '')})` : '';
+}
+
+/** 1-based line and column of a character offset. */
+export function lineColOf(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, col: offset - lineStart + 1 };
 }
 
 function offsetOf(node: unknown): number | undefined {

@@ -25,10 +25,14 @@ import type { CommandResult } from './guest.js';
 import type { BootTimes, CaseResult, Metric } from './results.js';
 import type { Status } from './status.js';
 
+/** Whose fault a failed boot was (runner/boot-policy.ts decides). */
+export type BootFailureKind = 'emulator-flake' | 'kernel' | 'infra';
+
 /** A boot attempt that failed before a later one worked (or before the case gave up). */
 export interface FailedBoot {
   attempt: number;
   status: string;
+  kind?: BootFailureKind;
   reason: string;
   findings: string[];
 }

@@ -1,6 +1,7 @@
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Disk } from '../vm/qemu-args.js';
+import { track } from '../vm/live-registry.js';
 
 export interface ScratchDiskSpec {
   size: number;
@@ -18,6 +19,7 @@ export async function createScratchDisks(caseDir: string, specs: ScratchDiskSpec
   const disks: Disk[] = [];
   for (const [i, s] of specs.entries()) {
     const path = join(caseDir, `scratch-${i}.img`);
+    forgets.set(path, track({ kind: 'scratch-disk', path }));
     const fh = await open(path, 'w');
     try {
       await fh.truncate(s.size);
@@ -30,5 +32,12 @@ export async function createScratchDisks(caseDir: string, specs: ScratchDiskSpec
 }
 
 export async function removeScratchDisks(disks: Disk[]): Promise<void> {
-  for (const d of disks) await rm(d.path, { force: true });
+  for (const d of disks) {
+    await rm(d.path, { force: true });
+    forgets.get(d.path)?.();
+    forgets.delete(d.path);
+  }
 }
+
+/** Scratch disks are recorded in the cache until removed (a killed harness leaves them for the next start). */
+const forgets = new Map<string, () => void>();

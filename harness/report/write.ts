@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/fs.js';
+import { lockRunDir } from '../results/run-lock.js';
 import { renderReport } from './html.js';
 import { readRun } from '../results/read.js';
 import { metricRows, metricsCsv, metricsJson } from './metrics.js';
@@ -18,8 +19,14 @@ export async function writeReport(runDir: string, baselineDir?: string): Promise
   const baseline = baselineDir === undefined ? undefined : await readRun(baselineDir);
   const rows = metricRows(run);
   const files = { html: join(runDir, 'report.html'), csv: join(runDir, 'metrics.csv'), json: join(runDir, 'metrics.json') };
-  await writeFileAtomic(files.html, renderReport({ run, baseline }));
-  await writeFileAtomic(files.csv, metricsCsv(rows));
-  await writeFileAtomic(files.json, metricsJson(run, rows));
+  // Not while a run still writes the folder (its results.json would be half the story).
+  const lock = await lockRunDir(runDir, 'report');
+  try {
+    await writeFileAtomic(files.html, renderReport({ run, baseline }));
+    await writeFileAtomic(files.csv, metricsCsv(rows));
+    await writeFileAtomic(files.json, metricsJson(run, rows));
+  } finally {
+    await lock.release();
+  }
   return { ...files, metrics: rows.length, cases: run.cases.length };
 }

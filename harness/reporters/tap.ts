@@ -1,3 +1,4 @@
+import { printable } from '../common/printable.js';
 import { stringify } from 'yaml';
 import { formatDuration } from '../common/units.js';
 import type { CaseResult, PointResult, RunResult } from '../model/results.js';
@@ -60,8 +61,8 @@ function tailText(s: string, n: number): string {
   return s.trimEnd().split('\n').slice(-n).join('\n');
 }
 
-const oneLine = (s: string) => s.replace(/\s+/g, ' ').replace(/#/g, '\\#').trim();
-const escapeName = (s: string) => s.replace(/\\/g, '\\\\').replace(/#/g, '\\#').replace(/\s+/g, ' ');
+const oneLine = (s: string) => printable(s.replace(/\s+/g, ' ').replace(/#/g, '\\#').trim());
+const escapeName = (s: string) => printable(s.replace(/\\/g, '\\\\').replace(/#/g, '\\#').replace(/\s+/g, ' '));
 
 /**
  * TAP version 14: one subtest per case, one point per boot/step/shutdown.

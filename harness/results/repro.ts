@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { quote } from '../common/shell-quote.js';
 import type { Scenario } from '../scenario/load.js';
 import { isConsoleChardev } from '../vm/qemu-args.js';
-import { QMP_SOCKET_PREFIX } from '../vm/qmp.js';
+import { QMP_SOCKET_PREFIX } from '../vm/private-dir.js';
 import type { CaseResult, RunResult } from '../model/results.js';
 
 /** What `ramdax-harness repro <dir>` reads back. */

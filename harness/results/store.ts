@@ -6,6 +6,8 @@ import type { CommandResult } from '../model/guest.js';
 import type { CaseResult, RunResult } from '../model/results.js';
 import type { Status } from '../model/status.js';
 import type { PlannedCase, Reporter } from '../reporters/reporter.js';
+import { safeName } from '../common/names.js';
+import { lockRunDir, type RunLock } from './run-lock.js';
 
 /**
  * The run folder, written as things happen — a reporter on the case event
@@ -32,22 +34,44 @@ export class ResultStore implements Reporter {
     }
   }
 
+  private lock: RunLock | undefined;
+
   static async create(resultsRoot: string, run: Omit<RunResult, 'dir'>): Promise<ResultStore> {
     const dir = join(resultsRoot, run.runId);
     await mkdir(dir, { recursive: true });
     const store = new ResultStore(dir, { ...run, dir });
-    // The first write must work: otherwise nothing is started at all.
-    await writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(store.run, null, 2)}\n`);
+    // One writer per run folder, from the first write to the last.
+    store.lock = await lockRunDir(dir, 'a run');
+    try {
+      // The first write must work: otherwise nothing is started at all.
+      await writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(store.run, null, 2)}\n`);
+    } catch (err) {
+      await store.lock.release();
+      throw err;
+    }
     return store;
+  }
+
+  /** The run is over: the folder may be written by others (report, compare). */
+  async close(): Promise<void> {
+    await this.lock?.release().catch(() => undefined);
   }
 
   caseDir(caseId: string): string {
     return join(this.dir, safeName(caseId));
   }
 
+  /** Appends are serialized: two cases streaming together (-j 2) never interleave within a line. */
+  private appends: Promise<void> = Promise.resolve();
+
+  private append(what: string, path: string, text: string): Promise<void> {
+    this.appends = this.appends.then(() => this.guard(what, () => appendFile(path, text)));
+    return this.appends;
+  }
+
   async onEvent(c: PlannedCase, e: CaseEvent): Promise<void> {
-    await this.guard('events.jsonl', () => appendFile(join(this.dir, 'events.jsonl'), `${JSON.stringify(eventLine(c.id, e))}\n`));
-    if (e.type === 'command') await this.guard('commands.log', () => appendFile(join(this.caseDir(c.id), 'commands.log'), formatCommand(e.result)));
+    await this.append('events.jsonl', join(this.dir, 'events.jsonl'), `${JSON.stringify(eventLine(c.id, e))}\n`);
+    if (e.type === 'command') await this.append('commands.log', join(this.caseDir(c.id), 'commands.log'), formatCommand(e.result));
     if (e.type === 'kernel-log') await this.guard('dmesg.txt', () => writeFile(join(this.caseDir(c.id), 'dmesg.txt'), `${e.lines.join('\n')}\n`));
   }
 
@@ -57,8 +81,12 @@ export class ResultStore implements Reporter {
     await this.flush();
   }
 
+  /** Rewrites are serialized too, and each writes the state at its turn: the last one on disk is the newest. */
+  private flushes: Promise<void> = Promise.resolve();
+
   flush(): Promise<void> {
-    return this.guard('results.json', () => writeFileAtomic(join(this.dir, 'results.json'), `${JSON.stringify(this.run, null, 2)}\n`));
+    this.flushes = this.flushes.then(() => this.guard('results.json', () => writeFileAtomic(join(this.dir, 'results.json'), `${JSON.stringify(this.run, null, 2)}\n`)));
+    return this.flushes;
   }
 }
 
@@ -85,7 +113,4 @@ export function countPoints(cases: CaseResult[]): Record<Status, number> {
   return counts;
 }
 
-/** A case id as a folder name: `fsdax[fs=xfs]` -> `fsdax_fs=xfs_`. */
-export function safeName(id: string): string {
-  return id.replace(/[^A-Za-z0-9._=+-]/g, '_');
-}
+export { safeName };

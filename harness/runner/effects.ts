@@ -1,10 +1,12 @@
 import { execa } from 'execa';
 import { systemClock, type Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
 import { sshTransport, type GuestTransport } from '../session/ssh.js';
 import type { KeyPaths } from '../setup/keys.js';
 import { ensureProbeInitramfs } from '../setup/probe.js';
 import { resolveAccel } from '../vm/accel.js';
 import type { VmLauncher } from '../vm/handle.js';
+import { startVmLifecycle } from '../vm/lifecycle.js';
 import type { AccelDecision } from '../vm/kvm-probe.js';
 import { freeLoopbackPort } from '../vm/ports.js';
 import { launchQemu } from '../vm/qemu.js';
@@ -28,6 +30,8 @@ export interface Effects {
   probeInitramfs(cacheDir: string): Promise<string>;
   /** `qemu --version`'s first line, recorded with the run. */
   qemuVersion(qemuBinary: string): Promise<string | undefined>;
+  /** Before anything starts: reap what killed harness processes left (their QEMUs, RAM files, sockets), record this one's. */
+  lifecycle(cacheDir: string, log: Pick<Logger, 'warn'>): Promise<void>;
 }
 
 /** The real host: QEMU processes, SSH with the harness keys, the system clock. */
@@ -40,5 +44,6 @@ export function hostEffects(keys: KeyPaths): Effects {
     accel: resolveAccel,
     probeInitramfs: ensureProbeInitramfs,
     qemuVersion: (qemu) => execa(qemu, ['--version'], { reject: false }).then((r) => String(r.stdout).split('\n')[0]),
+    lifecycle: async (cacheDir, log) => void (await startVmLifecycle(cacheDir, log)),
   };
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { host } from '../common/exec.js';
+import { track } from '../vm/live-registry.js';
 import type { Scenario } from '../scenario/load.js';
 import type { ImageArtifact } from '../setup/artifacts.js';
 import type { Disk } from '../vm/qemu-args.js';
@@ -33,7 +34,12 @@ async function ramFileDir(bytes: number): Promise<string> {
 export async function machineFiles(s: Scenario, image: ImageArtifact, teardown: Teardown): Promise<MachineFiles> {
   if (!s.machine.ramFile) return { root: { path: image.rootfs, format: 'raw', snapshot: true } };
   const dir = await mkdtemp(join(await ramFileDir(s.machine.memory), 'ramdax-machine-'));
-  teardown.add(() => rm(dir, { recursive: true, force: true }));
+  // Recorded in the cache too: a killed harness leaves gigabytes in /dev/shm for the next start to remove.
+  const forget = track({ kind: 'ram-file', path: dir });
+  teardown.add(async () => {
+    await rm(dir, { recursive: true, force: true });
+    forget();
+  });
   const overlay = join(dir, 'root.qcow2');
   await host('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image.rootfs, '-F', 'raw', overlay]);
   return { root: { path: overlay, format: 'qcow2' }, memoryFile: join(dir, 'ram') };

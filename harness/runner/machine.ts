@@ -10,9 +10,10 @@ import { formatMemmapArg } from '../scenario/memmap.js';
 import type { Scenario } from '../scenario/load.js';
 import { currentImage, currentKernel, type ImageArtifact, type KernelArtifact } from '../setup/artifacts.js';
 import type { VmHandle, StopMethod } from '../vm/handle.js';
+import { qmpSocketPath } from '../vm/private-dir.js';
 import { baseCmdline, type Disk, type VmSpec } from '../vm/qemu-args.js';
-import { qmpSocketPath } from '../vm/qmp.js';
 import { bootGuest, BootFailure } from './boot.js';
+import { classifyBootFailure, decideRetry, type ClassifiedFailure } from './boot-policy.js';
 import { kexecDisks } from './kexec.js';
 import type { Effects } from './effects.js';
 import { machineFiles, type MachineFiles } from './machine-files.js';
@@ -112,11 +113,13 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
       ...(needsKexec(s) ? kexecDisks(kernel) : []),
     ],
     sshPort: port,
+    // In this process's private 0700 folder (short: socket paths are limited to 107 bytes).
     qmpSocket: qmpSocketPath(),
     noReboot: inputs.noReboot,
     memoryFile: files.memoryFile,
     numa: s.machine.numa,
     icount: s.machine.icount,
+    network: s.machine.network,
     name,
   };
 }
@@ -157,7 +160,10 @@ export async function startMachine(
     if (machine?.vm === vm) machine.stop = how;
   };
   let portRetries = 0;
+  const history: ClassifiedFailure[] = [];
   for (let attempt = 1; ; attempt++) {
+    // The stages this attempt reached (the boot policy asks whether init started).
+    const reached: BootTimes = {};
     const port = attempt === 1 && env.firstSshPort ? env.firstSshPort : await env.fx.freePort();
     const spec = vmSpec(s, inputs, files, env, port, o.name, scratch);
     const vm = launch(spec, o.consoleFile, env, o.teardown, s.timeouts.teardown, stopped);
@@ -169,7 +175,10 @@ export async function startMachine(
         deadlines: { bootMs: s.timeouts.boot, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence },
         clock: env.fx.clock,
         interrupt: env.interrupt,
-        onMilestone: (name, ms) => void o.emit({ type: 'milestone', name, ms }),
+        onMilestone: (name, ms) => {
+          reached[name] = ms;
+          void o.emit({ type: 'milestone', name, ms });
+        },
       });
       o.teardown.add(() => session.close());
       machine = { bootId: o.bootId, vm, session, port, inputs, argv: [spec.binary, ...vm.argv], spec, teardown: o.teardown, consoleFile: o.consoleFile, dmesgSeen: 0, failedBoots: failed };
@@ -179,18 +188,28 @@ export async function startMachine(
         env.log.warn(`${o.bootId}: SSH port ${port} was taken, retrying with another`);
         continue;
       }
-      // Boot retry policy: a boot that fails once and then works is reported as flaky, not hidden.
-      if (err instanceof BootFailure && err.message !== 'interrupted' && failed.length < s.retries.boot && !env.interrupt.aborted) {
-        failed.push({ attempt, status: err.status, reason: err.message, findings: err.findings.map((f) => f.title) });
-        env.log.warn(`${o.bootId}: boot attempt ${attempt} failed (${err.message}); retrying (retries.boot: ${s.retries.boot})`);
-        await vm.stop(0);
-        await appendFile(o.consoleFile, `\n=== ramdax-harness: boot attempt ${attempt} failed: ${err.message}; attempt ${attempt + 1} follows ===\n`).catch(() => undefined);
-        continue;
-      }
-      if (err instanceof BootFailure && failed.length) {
-        const last = new MachineBootFailure(err, failed);
-        last.message += ` (also failed on ${failed.length} earlier attempt(s): ${failed.map((b) => b.reason).join('; ')})`;
-        throw last;
+      // Boot retry policy (boot-policy.ts): a boot that fails and then works is reported as flaky, not hidden;
+      // a failure that repeats is the kernel's and ends the retries; an early int3 under MTTCG is the emulator's.
+      if (err instanceof BootFailure && err.message !== 'interrupted' && !env.interrupt.aborted) {
+        const now = classifyBootFailure({
+          status: err.status,
+          reason: err.message,
+          findings: err.findings,
+          initStarted: reached.initStartedMs !== undefined,
+          accel: inputs.accel.accel,
+          tcgThread: spec.icount !== undefined ? 'single' : (spec.tcgThread ?? 'multi'),
+        });
+        const decision = decideRetry(history, now, s.retries.boot);
+        if (decision.retry) {
+          history.push(now);
+          failed.push({ attempt, status: now.status, kind: now.kind, reason: now.reason, findings: err.findings.map((f) => f.title) });
+          env.log.warn(`${o.bootId}: boot attempt ${attempt} failed (${now.kind}: ${err.message}); retrying (retries.boot: ${s.retries.boot})`);
+          await vm.stop(0);
+          await appendFile(o.consoleFile, `\n=== ramdax-harness: boot attempt ${attempt} failed: ${err.message}; attempt ${attempt + 1} follows ===\n`).catch(() => undefined);
+          continue;
+        }
+        const earlier = failed.length ? ` (also failed on ${failed.length} earlier attempt(s): ${failed.map((b) => b.reason).join('; ')})` : '';
+        throw new MachineBootFailure(new BootFailure(decision.status, `${decision.reason}${earlier}`, err.findings, err.consoleTail), failed);
       }
       throw err;
     }

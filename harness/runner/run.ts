@@ -48,6 +48,8 @@ export function newRunId(now = new Date()): string {
 /** Run cases, stream TAP, keep results on disk as they finish; returns the exit status. */
 export const runCases: RunCases = async (o) => {
   const fx = o.effects ?? hostEffects(o.keys);
+  // What earlier harness processes killed without cleaning up left behind goes first (the real host only).
+  await fx.lifecycle(o.cacheDir, o.log);
   const qemu = await fx.qemuVersion(o.qemuBinary);
   const startedAt = new Date(fx.clock.now());
   const store = await ResultStore.create(o.resultsRoot, {
@@ -119,6 +121,7 @@ export const runCases: RunCases = async (o) => {
   await store.flush();
   await reporter.onRunEnd(store.run);
   await new Promise<void>((r) => tapFile.end(r));
+  await store.close();
   const c = store.run.counts;
   o.log.info(`${c.pass} passed, ${c.fail} failed, ${c.error} errors, ${c.miss} missed, ${c.skip} skipped — ${store.dir}`);
   if (store.writeError && store.run.status !== 'interrupted') {

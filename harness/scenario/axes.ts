@@ -8,6 +8,9 @@
  * to the guest shell, which gets every axis as an exported variable.
  */
 
+import { safeName } from '../common/names.js';
+import { MAX_LABEL_CHARS } from '../scenario/limits.js';
+
 export type AxisValue = string | number | boolean | null | AxisValue[] | { [k: string]: AxisValue };
 
 export interface Axis {
@@ -76,9 +79,21 @@ export function readAxes(matrix: unknown): { axes: Axis[]; problems: ExpandProbl
       problems.push({ path: Array.isArray(raw) ? [...at, bad] : [...at, values[bad]!.label], message: `axis label '${values[bad]!.label}' is not usable in a case id: give the axis a mapping of short labels` });
       continue;
     }
+    const long = values.findIndex((v) => v.label.length > MAX_LABEL_CHARS);
+    if (long >= 0) {
+      problems.push({ path: Array.isArray(raw) ? [...at, long] : [...at, values[long]!.label], message: `axis label '${values[long]!.label.slice(0, 20)}…' is longer than ${MAX_LABEL_CHARS} characters: give the axis a mapping of short labels` });
+      continue;
+    }
     const dup = values.findIndex((v, i) => values.findIndex((w) => w.label === v.label) !== i);
     if (dup >= 0) {
       problems.push({ path: Array.isArray(raw) ? [...at, dup] : at, message: `axis '${name}' has the label '${values[dup]!.label}' twice` });
+      continue;
+    }
+    // Case ids become results folder names, where ':' and '!' turn into '_': labels must stay apart there too.
+    const clash = values.findIndex((v, i) => values.findIndex((w) => safeName(w.label) === safeName(v.label)) !== i);
+    if (clash >= 0) {
+      const other = values.find((w) => safeName(w.label) === safeName(values[clash]!.label))!;
+      problems.push({ path: Array.isArray(raw) ? [...at, clash] : [...at, values[clash]!.label], message: `axis labels '${other.label}' and '${values[clash]!.label}' give the same results folder name (${safeName(other.label)}): make them differ in letters, digits or . _ = + -` });
       continue;
     }
     const selfRef = values.findIndex((v) => JSON.stringify(v.value).match(PLACEHOLDER));

@@ -1,15 +1,19 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { InputError, type SourcePos } from '../common/errors.js';
+import { CONTROL, printable } from '../common/printable.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import { axisEnv, caseId, combinations, readAxes, substitute, type ExpandProblem } from './axes.js';
 import type { Step } from '../steps/types.js';
-import { hex, parseMemmapArg, unbackedReason, type CarveOut, type MemmapArg } from './memmap.js';
+import { formatMemmapArg, hex, oddReason, parseMemmapArg, unbackedReason, type CarveOut, type MemmapArg } from './memmap.js';
+import { baseCmdline } from '../vm/qemu-args.js';
+import { MAX_CARVE_OUTS, MAX_CMDLINE_BYTES } from './limits.js';
 import { formatSize } from '../common/units.js';
-import { Duration } from '../model/values.js';
+import { Timeout } from '../model/values.js';
 import { ScenarioHead } from './schema.js';
 import { YamlSource } from '../common/yaml-source.js';
+import { InputFileError, statInput } from '../common/read-input.js';
 
 export interface Scenario extends Omit<ScenarioHead, 'steps' | 'memmap' | 'matrix' | 'exclude'> {
   /** The case id: the name, plus `[axis=label,...]` for matrix cases. */
@@ -107,9 +111,19 @@ function checkOne(src: YamlSource, raw: unknown, catalog: Catalog): Omit<Scenari
     for (const c of parsed) {
       const why = unbackedReason(c, head.machine.memory, head.machine.type);
       if (why && !head.allowUnbackedMemmap) problems.push({ pos: src.posOf(path), message: `${why} (set allowUnbackedMemmap: true to test exactly that)` });
+      const odd = oddReason(c);
+      if (odd && !head.allowOddMemmap) problems.push({ pos: src.posOf(path), message: `${odd} (set allowOddMemmap: true to test exactly that)` });
     }
   });
   const carveOuts = memmap.flat();
+  if (carveOuts.length > MAX_CARVE_OUTS) {
+    problems.push({ pos: src.posOf(['memmap']), message: `${carveOuts.length} carve-outs, more than ${MAX_CARVE_OUTS} (the kernel's e820 table has 128 entries; KASLR avoids only the first 4 ranges)` });
+    throw new InputError(problems);
+  }
+  const cmdlineBytes = Buffer.byteLength([...baseCmdline({ initrd: true, noReboot: true }), ...memmap.map(formatMemmapArg), ...head.cmdline].join(' '));
+  if (cmdlineBytes > MAX_CMDLINE_BYTES) {
+    problems.push({ pos: src.posOf(head.cmdline.length ? ['cmdline'] : ['memmap']), message: `the kernel command line would be ${cmdlineBytes} bytes with the harness's own arguments; x86 keeps at most ${MAX_CMDLINE_BYTES} (COMMAND_LINE_SIZE 2048) and cuts the rest without a word` });
+  }
   const overlap = findOverlap(memmap);
   if (overlap) problems.push({ pos: src.posOf(typeof head.memmap === 'string' ? ['memmap'] : ['memmap', overlap.arg]), message: overlap.message });
   for (const [i, arg] of head.cmdline.entries()) {
@@ -161,12 +175,13 @@ function checkStep(src: YamlSource, raw: unknown, index: number, defaultTimeout:
   const params = parsed.data;
   let timeoutMs = defaultTimeout;
   if (obj.timeout !== undefined) {
-    const ms = Duration.safeParse(obj.timeout);
+    const ms = Timeout.safeParse(obj.timeout);
     if (!ms.success) problems.push(...ms.error.issues.map((i) => src.problemOf(i, [...at, 'timeout'])));
     else timeoutMs = ms.data;
   }
-  if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length === 0 || obj.name.length > 120 || /[#\n]/.test(obj.name))) {
-    problems.push({ pos: src.posOf([...at, 'name']), message: 'a step name is a non-empty string of at most 120 characters without # or line breaks' });
+  if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length === 0 || obj.name.length > 120 || /[#\n]/.test(obj.name) || CONTROL.test(obj.name))) {
+    const ctl = typeof obj.name === 'string' ? CONTROL.exec(obj.name)?.[0] : undefined;
+    problems.push({ pos: src.posOf([...at, 'name']), message: `a step name is a non-empty string of at most 120 characters without #, line breaks or control characters${ctl && ctl !== '\n' ? ` (found ${printable(ctl)})` : ''}` });
   }
   for (const use of kind.uses?.(params) ?? []) {
     if (!defined.has(use.name)) problems.push({ pos: src.posOf([...at, kind.kind, use.param]), message: `namespace '${use.name}' is not defined by an earlier step (namespace: {as: ${use.name}, ...})` });
@@ -209,13 +224,16 @@ export async function scenarioFiles(paths: string[], opts: { recursive?: boolean
   const out: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of entries) if (e.isFile() && /\.ya?ml$/.test(e.name)) out.push(join(dir, e.name));
+    // Every *.yaml entry that is not a folder to walk is read as a scenario: one that is a FIFO,
+    // a device, a symlink loop (or a folder, without recursion) is refused there, never read or skipped.
+    for (const e of entries) if (/\.ya?ml$/.test(e.name) && !(opts.recursive && e.isDirectory())) out.push(join(dir, e.name));
     if (opts.recursive) for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
   };
   for (const p of paths) {
     const abs = resolve(p);
-    const st = await stat(abs).catch(() => undefined);
-    if (!st) throw new InputError([{ pos: { file: p, line: 1, col: 1 }, message: 'no such file or folder' }]);
+    const st = await statInput(abs).catch((err: unknown) => {
+      throw err instanceof InputFileError ? new InputError([{ pos: { file: p, line: 1, col: 1 }, message: err.message }]) : err;
+    });
     if (st.isDirectory()) await walk(abs);
     else out.push(abs);
   }

@@ -1,4 +1,5 @@
-import { formatSize, parseSize } from '../common/units.js';
+import { formatSize, parseSize, sizeProblem } from '../common/units.js';
+import { CARVE_OUT_ALIGN, MAX_CARVE_OUTS, MIN_CARVE_OUT_BYTES } from './limits.js';
 
 import type { CarveOut } from '../model/scenario.js';
 
@@ -9,19 +10,37 @@ export type MemmapArg = CarveOut[];
 
 /** Parse `512M!4G` or `512M!4G,256M!6G`; returns an error message when malformed. */
 export function parseMemmapArg(text: string): MemmapArg | string {
-  const parts = text.split(',');
+  const parts = text.split(',', MAX_CARVE_OUTS + 1);
+  if (parts.length > MAX_CARVE_OUTS) return `more than ${MAX_CARVE_OUTS} carve-outs in one memmap argument`;
   const out: CarveOut[] = [];
   for (const part of parts) {
     const m = /^([^!]+)!([^!]+)$/.exec(part.trim());
     if (!m) return `bad memmap '${part}': write SIZE!START, e.g. 1G!4G`;
     const size = parseSize(m[1]!);
     const start = parseSize(m[2]!);
-    if (size === undefined) return `bad memmap size '${m[1]}' in '${part}'`;
-    if (start === undefined) return `bad memmap start '${m[2]}' in '${part}'`;
+    if (size === undefined) return `bad memmap size '${m[1]}' in '${part}'${detail(m[1]!)}`;
+    if (start === undefined) return `bad memmap start '${m[2]}' in '${part}'${detail(m[2]!)}`;
     if (size === 0) return `memmap '${part}' carves out nothing (size 0)`;
     out.push({ size, start });
   }
   return out;
+}
+
+/** The reason beyond "bad size" when there is one worth saying (ambiguous hex, too large). */
+function detail(text: string): string {
+  const why = sizeProblem(text);
+  return why && !why.startsWith('bad size') ? `: ${why}` : '';
+}
+
+/**
+ * Why a carve-out is too small or not whole pages to be a sensible ramdax
+ * range, or undefined (scenario option `allowOddMemmap` turns this off).
+ */
+export function oddReason(c: CarveOut): string | undefined {
+  const what = `carve-out ${formatSize(c.size)}!${formatSize(c.start)}`;
+  if (c.size % CARVE_OUT_ALIGN || c.start % CARVE_OUT_ALIGN) return `${what} is not whole 4K pages (start ${hex(c.start)}, size ${c.size} bytes): e820 ranges and ramdax regions are made of pages`;
+  if (c.size < MIN_CARVE_OUT_BYTES) return `${what} is smaller than 2M: fsdax and devdax map pmem in 2 MiB subsections, and ramdax keeps the last 128K of every range for its labels`;
+  return undefined;
 }
 
 export function formatMemmapArg(arg: MemmapArg): string {

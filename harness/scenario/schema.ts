@@ -1,8 +1,16 @@
 import { z } from 'zod';
-import { Duration, Name, Size } from '../model/values.js';
+import { CONTROL } from '../common/printable.js';
+import { MAX_STEPS } from './limits.js';
+import { Name, Size, Timeout } from '../model/values.js';
 
-/** Extra kernel arguments: one token each, no spaces (they are not shell-split). */
-const KernelArg = z.string().regex(/^\S+$/, 'a kernel argument cannot contain white space').max(512);
+/** Extra kernel arguments: one token each, no spaces (they are not shell-split), printable ASCII. */
+const KernelArg = z
+  .string()
+  .max(512)
+  .superRefine((a, ctx) => {
+    if (/\s/.test(a) || a === '') ctx.addIssue({ code: 'custom', message: 'a kernel argument cannot contain white space' });
+    else if (!/^[\x21-\x7e]+$/.test(a)) ctx.addIssue({ code: 'custom', message: 'a kernel argument is printable ASCII (no control characters, no non-ASCII letters)' });
+  });
 
 export const Machine = z
   .object({
@@ -35,6 +43,13 @@ export const Machine = z
      * shared or noisy host. Implies TCG; not with `accel: kvm`.
      */
     icount: z.number().int().min(0).max(10).optional(),
+    /**
+     * The guest's network: `closed` (the default) forwards SSH from
+     * 127.0.0.1 and nothing else — the guest reaches neither the host
+     * (10.0.2.2 would be the host's loopback) nor beyond (QEMU `restrict=on`);
+     * `open` lets it connect out through QEMU's user-mode NAT.
+     */
+    network: z.enum(['closed', 'open']).default('closed'),
   })
   .strict()
   .refine((m) => m.icount === undefined || m.accel !== 'kvm', { message: 'icount counts instructions under TCG: it cannot be used with accel: kvm', path: ['icount'] });
@@ -42,15 +57,15 @@ export const Machine = z
 export const Timeouts = z
   .object({
     /** QEMU start until the guest init reports sshd started. */
-    boot: Duration.default(180_000),
+    boot: Timeout.default(180_000),
     /** From init to the first SSH command answered. */
-    ssh: Duration.default(60_000),
+    ssh: Timeout.default(60_000),
     /** Default per step; a step may set its own. */
-    step: Duration.default(120_000),
+    step: Timeout.default(120_000),
     /** Power-off and QEMU exit. */
-    teardown: Duration.default(30_000),
+    teardown: Timeout.default(30_000),
     /** Boot fails when the console stays silent this long. */
-    silence: Duration.default(90_000),
+    silence: Timeout.default(90_000),
   })
   .strict();
 
@@ -58,7 +73,11 @@ export const Timeouts = z
 export const ScenarioHead = z
   .object({
     name: Name,
-    description: z.string().max(2000).optional(),
+    description: z
+      .string()
+      .max(2000)
+      .refine((d) => !CONTROL.test(d.replace(/[\n\t]/g, ' ')), 'a description has no control characters (line breaks and tabs aside)')
+      .optional(),
     kernel: Name.default('debian-7.2'),
     image: Name.default('default'),
     machine: Machine.default(Machine.parse({})),
@@ -71,6 +90,8 @@ export const ScenarioHead = z
     retries: z.object({ boot: z.number().int().min(0).max(5).default(1) }).strict().default({ boot: 1 }),
     /** Allow a carve-out outside guest RAM (for the test that shows writes vanish). */
     allowUnbackedMemmap: z.boolean().default(false),
+    /** Allow carve-outs smaller than 2M or not whole 4K pages (edge tests of the label area and alignment). */
+    allowOddMemmap: z.boolean().default(false),
     /** Axes to expand into cases: `axis: [values]` or `axis: { label: value }`; `${axis}` in values. */
     matrix: z.unknown().optional(),
     /** Combinations to leave out: `[{ fs: xfs, size: small }]` (labels). */
@@ -79,7 +100,7 @@ export const ScenarioHead = z
     shareBoot: z.boolean().default(false),
     /** Samples per measurement of fio and bench steps (a step's own `repeats:` wins; `run --repeat` overrides). */
     repeats: z.number().int().min(1).max(100).default(3),
-    steps: z.array(z.unknown()).min(1, 'a scenario needs at least one step'),
+    steps: z.array(z.unknown()).min(1, 'a scenario needs at least one step').max(MAX_STEPS, `a scenario has at most ${MAX_STEPS} steps`),
   })
   .strict();
 export type ScenarioHead = z.output<typeof ScenarioHead>;

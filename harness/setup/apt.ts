@@ -1,9 +1,49 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { infraError, inputError } from '../common/errors.js';
 import { host } from '../common/exec.js';
 import type { Logger } from '../common/log.js';
 
-export const DEFAULT_MIRROR = process.env.RAMDAX_HARNESS_MIRROR ?? 'http://deb.debian.org/debian';
+export const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
+
+/** The Debian archive's own keys (package debian-archive-keyring): the only ones the private apt trusts. */
+export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
+/**
+ * A mirror URL that can go into a sources.list line and nothing more: http or
+ * https, a host, no white space, no `[options]` (`[trusted=yes]` would turn
+ * signature checks off), no query or fragment, no control characters.
+ * Returns the problem, or undefined when it is fine (pure).
+ */
+export function mirrorProblem(url: string): string | undefined {
+  if (/[\s\[\]]/.test(url) || /[\u0000-\u001f\u007f]/.test(url)) return 'white space, brackets or control characters: a mirror is one URL, apt options are not accepted';
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'not a URL';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `scheme ${u.protocol} (only http: and https:; apt checks signatures, not the transport)`;
+  if (!u.hostname) return 'no host';
+  if (u.search || u.hash) return 'a query or fragment';
+  return undefined;
+}
+
+/** The Debian mirror: $RAMDAX_HARNESS_MIRROR when set (validated: bad input otherwise), else deb.debian.org. */
+export function debianMirror(env: NodeJS.ProcessEnv = process.env): string {
+  const url = env.RAMDAX_HARNESS_MIRROR;
+  if (url === undefined || url === '') return DEBIAN_MIRROR;
+  const why = mirrorProblem(url);
+  if (why) throw inputError(`RAMDAX_HARNESS_MIRROR=${JSON.stringify(url)}: ${why}`, `e.g. RAMDAX_HARNESS_MIRROR=${DEBIAN_MIRROR}`);
+  return url.replace(/\/+$/, '');
+}
+
+/** One sources.list line, signed-by the Debian archive keyring (pure). */
+export function sourcesLine(mirror: string, suite: string, keyring = DEBIAN_KEYRING): string {
+  return `deb [signed-by=${keyring}] ${mirror} ${suite} main\n`;
+}
+
+const SUITE = /^[a-z0-9][a-z0-9.+-]*$/;
 
 /**
  * apt with the harness's own sources file, lists and cache under the cache
@@ -11,11 +51,15 @@ export const DEFAULT_MIRROR = process.env.RAMDAX_HARNESS_MIRROR ?? 'http://deb.d
  */
 export class PrivateApt {
   readonly dir: string;
+  readonly mirror: string;
+
   constructor(
     cacheDir: string,
     readonly suites: readonly string[],
-    readonly mirror = DEFAULT_MIRROR,
+    mirror?: string,
   ) {
+    this.mirror = mirror ?? debianMirror();
+    for (const s of suites) if (!SUITE.test(s)) throw inputError(`apt suite '${s}' is not a Debian suite name`);
     this.dir = join(cacheDir, 'apt', suites.join('+'));
   }
 
@@ -37,7 +81,10 @@ export class PrivateApt {
     if (age < maxAgeMs) return 'fresh';
     await mkdir(join(this.dir, 'lists', 'partial'), { recursive: true });
     await mkdir(join(this.dir, 'cache', 'archives', 'partial'), { recursive: true });
-    await writeFile(join(this.dir, 'sources.list'), this.suites.map((s) => `deb ${this.mirror} ${s} main\n`).join(''));
+    await access(DEBIAN_KEYRING).catch((err) => {
+      throw infraError(`the Debian archive keyring ${DEBIAN_KEYRING} is missing: apt could not check what it downloads`, err, 'install it: apt-get install debian-archive-keyring (`ramdax-harness setup` does)');
+    });
+    await writeFile(join(this.dir, 'sources.list'), this.suites.map((s) => sourcesLine(this.mirror, s)).join(''));
     log.step(`apt: updating package lists for ${this.suites.join(', ')} (private state in ${this.dir})`);
     await host('apt-get', [...this.options, 'update']);
     await writeFile(stamp, new Date().toISOString());

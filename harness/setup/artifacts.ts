@@ -6,6 +6,15 @@ import type { DriverAvailability, KernelCapabilities } from '../model/kernel.js'
 
 export type { DriverAvailability } from '../model/kernel.js';
 
+/** A cached file's size and mtime when it was last verified (setup/verify.ts). */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+}
+
+/** Stamps by file path; kept in the manifest as `stamps`. */
+export type Stamps = Record<string, FileStamp>;
+
 /** What `setup` leaves for a kernel, recorded in every result. */
 export interface KernelArtifact {
   name: string;
@@ -24,6 +33,8 @@ export interface KernelArtifact {
   kind?: 'debian' | 'local' | 'source';
   /** What the kernel offers and how that was found out (config, modules list, boot probe). */
   capabilities?: KernelCapabilities;
+  /** Size and mtime of each checked file when its sha256 last matched (setup/verify.ts). */
+  stamps?: Stamps;
 }
 
 export interface ImageArtifact {
@@ -34,6 +45,8 @@ export interface ImageArtifact {
   suite: string;
   packages: string[];
   createdAt: string;
+  /** Size and mtime of the root image when its sha256 last matched (setup/verify.ts). */
+  stamps?: Stamps;
 }
 
 export const kernelRoot = (cacheDir: string, name: string) => join(cacheDir, 'kernels', name);

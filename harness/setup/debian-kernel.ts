@@ -9,7 +9,9 @@ import type { Logger } from '../common/log.js';
 import { projectRoot } from '../common/paths.js';
 import { PrivateApt } from './apt.js';
 import { kernelRoot, writeManifest, type KernelArtifact } from './artifacts.js';
+import { stampOf } from './verify.js';
 import { describeOffered, offeredReleases } from './debian-version.js';
+import { debVersion, newestDeb } from './debian-version-compare.js';
 import { capabilitiesFromConfig, summarize } from './capabilities.js';
 import { detectCapabilities, ramdaxAvailability } from './detect.js';
 import { buildInitramfs, INITRAMFS_MODULES } from './initramfs.js';
@@ -85,9 +87,9 @@ export async function ensureDebianKernel(
   await mkdir(tree, { recursive: true });
   const packages: KernelArtifact['packages'] = [];
   for (const name of wanted) {
-    const deb = files.filter((f) => f.startsWith(`${name}_`) && f.endsWith('.deb')).sort().at(-1);
+    const deb = newestDeb(files.filter((f) => f.startsWith(`${name}_`) && f.endsWith('.deb')));
     if (!deb) throw infraError(`apt-get download gave no .deb for ${name} in ${debs}`);
-    packages.push({ name, version: deb.split('_')[1]! });
+    packages.push({ name, version: debVersion(deb) });
     log.info(`  unpacking ${deb}`);
     await host('dpkg-deb', ['-x', join(debs, deb), tree]);
   }
@@ -136,8 +138,12 @@ export async function ensureDebianKernel(
   artifact.ramdax = ramdaxAvailability(artifact.capabilities);
   log.info(`  ${def.name} ${newest.release}: ${summarize(artifact.capabilities)}`);
   await rm(tree, { recursive: true, force: true });
+  artifact.stamps = {};
   for (const f of ['vmlinuz', 'initrd.img', 'modules.img']) {
-    if (await exists(join(work, f))) artifact.sha256[f] = await sha256File(join(work, f));
+    if (!(await exists(join(work, f)))) continue;
+    artifact.sha256[f] = await sha256File(join(work, f));
+    // Size and mtime at creation (kept by the rename below): the cheap check before every boot.
+    artifact.stamps[join(dir, f)] = await stampOf(join(work, f));
   }
   await writeManifest(join(work, 'manifest.json'), artifact);
   await rm(dir, { recursive: true, force: true });

@@ -15,6 +15,10 @@ export const HOST_PACKAGES = [
   'xz-utils',
   'e2fsprogs',
   'gzip',
+  // setpriv (QEMU's parent-death signal); essential on Debian, listed so a stripped host is caught.
+  'util-linux',
+  // The keys the private apt checks the Debian archive with (signed-by).
+  'debian-archive-keyring',
   // Renders report.html headless in the tests (screenshot and DOM checks).
   'chromium',
 ] as const;

@@ -6,8 +6,9 @@ import { exists } from '../common/fs.js';
 import { sha256, sha256File } from '../common/hash.js';
 import type { Logger } from '../common/log.js';
 import { projectRoot } from '../common/paths.js';
-import { DEFAULT_MIRROR } from './apt.js';
+import { debianMirror } from './apt.js';
 import { writeManifest, type ImageArtifact } from './artifacts.js';
+import { stampOf } from './verify.js';
 import type { KeyPaths } from './keys.js';
 
 const GUEST_FILES = ['images/guest/harness-init.sh', 'images/guest/sshd_config'];
@@ -26,7 +27,8 @@ export async function ensureImage(
   const imagesCache = join(cacheDir, 'images');
   await mkdir(imagesCache, { recursive: true });
   const packages = [...def.packages].sort();
-  const tarKey = sha256(def.suite, def.variant, packages.join(','), DEFAULT_MIRROR).slice(0, 16);
+  const mirror = debianMirror();
+  const tarKey = sha256(def.suite, def.variant, packages.join(','), mirror).slice(0, 16);
   const tar = join(imagesCache, `rootfs-${def.suite}-${tarKey}.tar`);
   const overlay = await Promise.all([...GUEST_FILES.map((f) => readFile(join(projectRoot, f))), readFile(keys.clientPub), readFile(keys.hostKey)]);
   const imageKey = sha256(tarKey, String(def.size), ...overlay).slice(0, 16);
@@ -51,7 +53,7 @@ export async function ensureImage(
       '--format=tar',
       def.suite,
       `${tar}.partial`,
-      DEFAULT_MIRROR,
+      mirror,
     ]);
     await rename(`${tar}.partial`, tar);
   }
@@ -74,6 +76,8 @@ export async function ensureImage(
     suite: def.suite,
     packages,
     createdAt: new Date().toISOString(),
+    // Size and mtime at creation (kept by the rename below): the cheap check before every boot.
+    stamps: { [join(dir, 'rootfs.img')]: await stampOf(rootfs) },
   };
   await writeManifest(join(work, 'manifest.json'), artifact);
   await rm(dir, { recursive: true, force: true });

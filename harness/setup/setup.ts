@@ -5,6 +5,7 @@ import { ensureKernel, type KernelBuilder } from './kernels.js';
 import { ensureHostPackages } from './host-packages.js';
 import { ensureImage } from './image.js';
 import { ensureKeys } from './keys.js';
+import { verifiedImage, verifiedKernel } from './verified.js';
 
 export interface SetupOptions {
   cacheDir: string;
@@ -14,6 +15,8 @@ export interface SetupOptions {
   skipHostPackages: boolean;
   /** Builds source: kernels (kbuild), handed in by the CLI. */
   buildSource?: KernelBuilder;
+  /** Hash every cached file in full. */
+  verify?: boolean;
 }
 
 export interface SetupReport {
@@ -37,12 +40,15 @@ export async function setup(catalog: Catalog, o: SetupOptions, log: Logger): Pro
   }
   const keys = await ensureKeys(o.cacheDir, log);
   for (const name of o.kernels) {
-    const { artifact, cached } = await ensureKernel(catalog.kernels.get(name)!, o.cacheDir, log, { refresh: o.refresh, buildSource: o.buildSource });
+    let { artifact, cached } = await ensureKernel(catalog.kernels.get(name)!, o.cacheDir, log, { refresh: o.refresh, buildSource: o.buildSource });
+    // Cached is not trusted: checked (size+mtime, or sha256), fetched again when corrupted.
+    if (cached) artifact = await verifiedKernel(o.cacheDir, name, catalog, log, { full: !!o.verify, buildSource: o.buildSource });
     didWork ||= !cached;
     lines.push(`kernel ${name}: ${artifact.release} (ramdax ${artifact.ramdax}) ${cached ? 'cached' : 'fetched'} in ${artifact.dir}`);
   }
   for (const name of o.images) {
-    const { artifact, cached } = await ensureImage(catalog.images.get(name)!, o.cacheDir, keys, log);
+    let { artifact, cached } = await ensureImage(catalog.images.get(name)!, o.cacheDir, keys, log);
+    if (cached) artifact = await verifiedImage(o.cacheDir, name, catalog, log, { full: !!o.verify });
     didWork ||= !cached;
     lines.push(`image ${name}: ${cached ? 'cached' : 'built'} ${artifact.rootfs} (sha256 ${artifact.sha256.slice(0, 12)})`);
   }

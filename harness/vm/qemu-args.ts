@@ -32,6 +32,12 @@ export interface VmSpec {
   numa?: boolean;
   /** TCG only: guest time counted in instructions, 2^icount ns each (`-icount shift=N`, single-threaded TCG). */
   icount?: number;
+  /** TCG only: one host thread per vCPU (`multi`, the default) or one for all (`single`). */
+  tcgThread?: 'multi' | 'single';
+  /** The `-cpu` model; default `host` under KVM, `max` under TCG. */
+  cpuModel?: string;
+  /** `closed` (default): the guest reaches nothing, only the SSH forward reaches it; `open`: outbound NAT. */
+  network?: 'closed' | 'open';
   /** Shown in `ps`: lets a person (or a test) find the QEMU of a run and case. */
   name?: string;
   /** QEMU appends the serial console to this file; without it, the console is QEMU's stdout. */
@@ -53,7 +59,7 @@ export const machineArgs = (s: VmSpec): string[] => [
   '-machine', s.memoryFile && !s.numa ? `${s.machine},memory-backend=ram0` : s.machine,
   ...memoryArgs(s),
   ...accelArgs(s),
-  '-cpu', s.accel === 'kvm' ? 'host' : 'max',
+  '-cpu', s.cpuModel ?? (s.accel === 'kvm' ? 'host' : 'max'),
   '-smp', String(s.cpus),
   '-m', `${Math.floor(s.memoryBytes / 1024 ** 2)}M`,
 ];
@@ -64,9 +70,9 @@ export const machineArgs = (s: VmSpec): string[] => [
  * advances 2^shift ns per instruction; while the guest idles it follows the
  * host clock (QEMU's default sleep=on), so timers and SSH behave as usual.
  */
-export function accelArgs(s: Pick<VmSpec, 'accel' | 'icount'>): string[] {
+export function accelArgs(s: Pick<VmSpec, 'accel' | 'icount' | 'tcgThread'>): string[] {
   if (s.accel === 'kvm') return ['-accel', 'kvm'];
-  if (s.icount === undefined) return ['-accel', 'tcg,thread=multi'];
+  if (s.icount === undefined) return ['-accel', `tcg,thread=${s.tcgThread ?? 'multi'}`];
   return ['-accel', 'tcg,thread=single', '-icount', `shift=${s.icount}`];
 }
 
@@ -105,9 +111,14 @@ export function diskArgs(disks: Disk[]): string[] {
   });
 }
 
-/** User-mode networking; the guest's SSH is forwarded from 127.0.0.1 only. */
-export const netArgs = (port: number): string[] => [
-  '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+/**
+ * User-mode networking; the guest's SSH is forwarded from 127.0.0.1 only.
+ * `restrict=on` (unless the scenario opens the network) isolates the guest:
+ * no connection out, not even to 10.0.2.2, which QEMU maps to the host's
+ * own 127.0.0.1; forwarding rules still work.
+ */
+export const netArgs = (port: number, network: 'closed' | 'open' = 'closed'): string[] => [
+  '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:22${network === 'closed' ? ',restrict=on' : ''}`,
   '-device', 'virtio-net-pci,netdev=net0',
 ];
 
@@ -124,7 +135,7 @@ export function qemuArgv(s: VmSpec): string[] {
     ...consoleArgs(s.consoleLog),
     ...bootArgs(s),
     ...diskArgs(s.disks),
-    ...netArgs(s.sshPort),
+    ...netArgs(s.sshPort, s.network),
     '-device', 'virtio-rng-pci',
     ...controlArgs(s),
   ];

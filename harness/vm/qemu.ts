@@ -6,6 +6,8 @@ import { FileTail } from './file-tail.js';
 import type { QemuExit, StopMethod, VmHandle, VmLauncher } from './handle.js';
 import { qmpCommand } from './qmp.js';
 import { qemuArgv, type VmSpec } from './qemu-args.js';
+import { processStart, track } from './live-registry.js';
+import { withParentDeathSignal } from './pdeathsig.js';
 
 export type { QemuExit, StopMethod } from './handle.js';
 
@@ -43,7 +45,9 @@ export class QemuVm implements VmHandle {
     this.console = new ConsoleStream(this.startedAt);
     // Opened (and created) before QEMU starts, at its current end: the first byte QEMU writes is seen.
     this.tail = consoleLog ? new FileTail(consoleLog, (d) => this.console.push(d)) : undefined;
-    this.child = execa(spec.binary, this.argv, {
+    // Through setpriv: QEMU gets SIGKILL when the harness dies, however it dies.
+    const cmd = withParentDeathSignal(spec.binary, this.argv);
+    this.child = execa(cmd.file, cmd.args, {
       stdin: 'ignore',
       stdout: this.tail ? 'ignore' : 'pipe',
       stderr: 'pipe',
@@ -52,6 +56,9 @@ export class QemuVm implements VmHandle {
       cleanup: true,
     });
     live.add(this);
+    // Recorded in the cache until it exits, for the next harness start should this one be killed.
+    const pid = this.child.pid;
+    const forget = pid ? track({ kind: 'qemu', pid, start: processStart(pid) ?? '?', name: spec.name }) : () => undefined;
     this.child.stdout?.on('data', (d: Buffer) => this.console.push(d));
     this.child.stderr?.on('data', (d: Buffer) => {
       this.stderrText = (this.stderrText + d.toString()).slice(-8192);
@@ -59,6 +66,7 @@ export class QemuVm implements VmHandle {
     this.exit = this.child.then(async (r) => {
       this.exited = true;
       live.delete(this);
+      forget();
       this.tail?.close();
       this.console.end();
       await rm(spec.qmpSocket, { force: true });

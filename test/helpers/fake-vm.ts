@@ -320,6 +320,7 @@ export function fakeHost(boot: (spec: VmSpec, attempt: number) => FakeBoot, o: {
     accel: async () => ({ accel: 'tcg', reason: 'fake host: TCG', needsTestBoot: false }),
     probeInitramfs: async () => '/fake/probe-initramfs.img',
     qemuVersion: async () => 'QEMU emulator version 7.2.0 (fake)',
+    lifecycle: async () => undefined,
   };
   return { effects, clock, vms, commands };
 }

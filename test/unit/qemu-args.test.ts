@@ -41,7 +41,8 @@ const one = (argv: string[], flag: string): string | undefined => {
 t.test('SSH is forwarded from 127.0.0.1 only', async (t) => {
   const argv = qemuArgv(spec());
   const netdev = one(argv, '-netdev');
-  t.equal(netdev, 'user,id=net0,hostfwd=tcp:127.0.0.1:42022-:22');
+  t.equal(netdev, 'user,id=net0,hostfwd=tcp:127.0.0.1:42022-:22,restrict=on', 'closed by default: restrict=on');
+  t.equal(one(qemuArgv(spec({ network: 'open' })), '-netdev'), 'user,id=net0,hostfwd=tcp:127.0.0.1:42022-:22', 'open: no restrict');
   for (const v of values(argv, '-netdev')) {
     const fwds = v.split(',').filter((o) => o.startsWith('hostfwd='));
     t.ok(fwds.length > 0);
@@ -162,4 +163,11 @@ t.test('with a console log, QEMU appends the console to that file itself', async
   t.ok(isConsoleChardev(one(argv, '-chardev')!), 'recognised as the console (for the reproducer and the raw floor)');
   t.ok(isConsoleChardev(one(qemuArgv(spec()), '-chardev')!), 'the stdio form too');
   t.notOk(isConsoleChardev('socket,id=mon0,path=/x'), 'not another chardev');
+});
+
+t.test('TCG thread mode and CPU model (for the int3 measurements)', async (t) => {
+  t.same(values(qemuArgv(spec()), '-accel'), ['tcg,thread=multi'], 'multi-threaded TCG by default');
+  t.same(values(qemuArgv(spec({ tcgThread: 'single' })), '-accel'), ['tcg,thread=single']);
+  t.same(values(qemuArgv(spec({ icount: 3, tcgThread: 'multi' })), '-accel'), ['tcg,thread=single'], 'icount forces single-threaded TCG');
+  t.equal(one(qemuArgv(spec({ cpuModel: 'qemu64' })), '-cpu'), 'qemu64');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatDuration, formatSize, parseDuration, parseSize } from '../../harness/common/units.js';
+import { formatDuration, formatSize, parseDuration, parseSize, sizeProblem } from '../../harness/common/units.js';
 
 const K = 1024;
 const M = 1024 ** 2;
@@ -108,4 +108,21 @@ t.test('formatDuration', async (t) => {
   t.equal(formatDuration(1000), '1.0s');
   t.equal(formatDuration(90_000), '90.0s');
   t.equal(formatDuration(1250), '1.3s');
+});
+
+t.test('parseSize is strict: B is a hex digit, so a hex size never ends in a B unit', async (t) => {
+  // Found by the hostile-input audit: `0x10000B` was read as 1,048,587 bytes without a word.
+  t.equal(parseSize('0x10000B'), undefined, '0x10000B is refused, not 1048587');
+  t.equal(parseSize('0x10000b'), undefined, 'lower case too');
+  t.equal(parseSize('0xAB'), undefined, 'any hex size ending in b: write it in decimal');
+  t.match(sizeProblem('0x10000B')!, /ambiguous: in a hex number B is a digit \(0x10000B = 1048587 bytes\).*write 0x10000 for 65536 bytes or 1048587/);
+  t.equal(parseSize('0x10000'), 65536);
+  t.equal(parseSize('0x10KB'), 16 * K, 'a unit after hex is unambiguous (K is no hex digit)');
+  t.equal(parseSize('0x10KiB'), 16 * K);
+  t.equal(parseSize('4096B'), 4096, 'a decimal byte count may end in B');
+  t.equal(parseSize('4096 B'), 4096);
+  for (const bad of ['4iB', '4Bi', '0x10iB', '4KBB', '4KiBB', '4 iB']) t.equal(parseSize(bad), undefined, `${bad} is refused`);
+  t.equal(sizeProblem('4G'), undefined);
+  t.match(sizeProblem('99999999T')!, /too large/);
+  t.match(sizeProblem('12X')!, /bad size '12X'/);
 });
