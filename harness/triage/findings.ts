@@ -1,4 +1,6 @@
 /** Kernel trouble in console or dmesg text: classified, titled for de-duplication (pure). */
+import { crashTitle } from './crash-title.js';
+import { reportExtent } from './trace.js';
 
 export type FindingType =
   | 'panic'
@@ -24,6 +26,25 @@ export interface Finding {
   line: string;
   /** A few lines before and after. */
   context: string[];
+  /** The title in syzbot's form ("WARNING in memmap_init_compound"): what reports, archives and `expect:` use. */
+  crashTitle?: string;
+  /** The whole report: from its first line (or `cut here`) to `---[ end ...]---` or its last `</TASK>`. */
+  report?: string[];
+  /** The report's frames with file:line, when a debug vmlinux was at hand (see triage/symbolize.ts). */
+  symbolized?: SymbolizedFrame[];
+}
+
+/** One frame of a report, resolved to source lines (innermost inlined function first). */
+export interface SymbolizedFrame {
+  /** The frame as printed (`memremap_pages+0x1f3/0x680`, `? foo+0x1/0x2 [mod]`, `RIP: 0010:...`). */
+  frame: string;
+  /** Where it points: `mm/memremap.c:274`, then the functions it was inlined into. */
+  locations: { fn: string; file: string; line: number }[];
+}
+
+/** The syzbot-form title of a finding (computed for findings recorded before titles had that form). */
+export function titleFor(f: Finding): string {
+  return f.crashTitle ?? crashTitle(f.type, f.line, f.report ?? f.context);
 }
 
 const PATTERNS: [FindingType, RegExp][] = [
@@ -109,11 +130,15 @@ export function findFindings(lines: readonly string[], contextLines = 3): Findin
     const title = titleOf(type, titleLine);
     if (seen.has(title)) return;
     seen.add(title);
+    const extent = reportExtent(lines, i, (t) => PATTERNS.some(([, re]) => re.test(t)));
+    const report = lines.slice(extent.from, extent.to).map((l) => l.trimEnd());
     out.push({
       type,
       title,
       line: line.trimEnd(),
       context: lines.slice(Math.max(0, i - contextLines), i + contextLines + 8).map((l) => l.trimEnd()),
+      crashTitle: crashTitle(type, titleLine, report),
+      report,
     });
   });
   return out;
