@@ -7,7 +7,8 @@ import { registerBisect } from './bisect-command.js';
 import { registerKernel } from './kernel-command.js';
 import { registerList } from './list-command.js';
 import { registerReport } from './report-command.js';
-import { registerRepro, registerRun } from './run-command.js';
+import { registerRun } from './run-command.js';
+import { registerRepro } from './repro-command.js';
 import { registerSetup } from './setup-command.js';
 import { registerValidate } from './validate-command.js';
 

@@ -4,6 +4,7 @@ import { describeError, HarnessError } from '../common/errors.js';
 import type { CaseResult, PointResult, Status } from '../results/model.js';
 import type { ResultStore } from '../results/store.js';
 import { writeRepro } from '../results/repro.js';
+import { symbolizeCase } from '../results/symbolize-case.js';
 import type { PlannedCase, Reporter } from '../reporters/reporter.js';
 import type { Scenario } from '../scenario/load.js';
 import { BootFailure } from './boot.js';
@@ -164,8 +165,11 @@ async function finish(result: CaseResult, c: Case, env: CaseEnv): Promise<CaseRe
   const bad = result.points.find((p) => p.status === result.status && p.reason);
   if (bad && result.status !== 'pass') result.reason = `${bad.name}: ${bad.reason}`;
   if (result.status === 'fail' || result.status === 'error') {
+    // file:line per frame of every kernel report, when the kernel's debug symbols are here (never throws).
+    const note = await symbolizeCase(result, env.store.dir, { cacheDir: env.cacheDir, log: env.log });
+    if (note) env.log.info(`${c.id}: traces: ${note}`);
     try {
-      const dir = await writeRepro({ caseDir: env.store.caseDir(c.id), result, run: env.store.run, scenario: c.scenario, sshKey: env.keys.clientKey });
+      const dir = await writeRepro({ caseDir: env.store.caseDir(c.id), result, run: env.store.run, scenario: c.scenario, sshKey: env.keys.clientKey, hostPub: env.keys.hostPub });
       result.files.repro = relative(env.store.dir, dir);
     } catch (err) {
       env.log.warn(`${c.id}: cannot write the reproducer bundle: ${describeError(err)}`);
