@@ -13,6 +13,7 @@ import { machineRecord, prepareBoot, startMachine, type BootProgress, type Machi
 import { handOver, shutdownMachine } from './shutdown.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
+import { Expectations } from './expect.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
 import { isConsoleOnly, runConsoleCase } from './console-case.js';
 import { currentKernel, type KernelArtifact } from '../setup/artifacts.js';
@@ -60,18 +61,29 @@ export async function runBootGroup(
     const dir = env.store.caseDir(c.id);
     await mkdir(dir, { recursive: true });
     const result = newResult(c, env.store.dir, dir);
-    const emit: Emit = async (p) => {
+    const expectations = new Expectations(s.expect?.finding, s.steps);
+    const record: Emit = async (p) => {
       const point: PointResult = { id: result.points.length + 1, ...p };
       result.points.push(point);
       await env.reporter.onPoint(planned, point);
       await env.store.event({ type: 'point', case: c.id, id: point.id, name: point.name, status: point.status, reason: point.reason, durationMs: point.durationMs });
+    };
+    // Expected findings (expect: { finding }) are judged before a point is recorded, in place: the runner goes on from the judged status.
+    const emit: Emit = async (p) => {
+      if (expectations.active) expectations.judge(p);
+      await record(p);
+    };
+    const close = async () => {
+      const last = expectations.finalPoint();
+      if (last) await record(last);
+      return finish(result, c, env);
     };
 
     // A kernel that cannot reach SSH: console-only boot verification, steps skipped (console-case.ts).
     const consoleKernel = m ? undefined : await consoleOnlyKernel(s, env);
     if (consoleKernel) {
       await runConsoleCase(s, consoleKernel, result, { emit, consoleFile: join(dir, 'console.log'), env, name: `ramdax-harness:${env.store.run.runId}:${c.id}` });
-      await done(c, await finish(result, c, env));
+      await done(c, await close());
       continue;
     }
     if (!m) {
@@ -108,7 +120,7 @@ export async function runBootGroup(
         await markRest(s, 0, emit, 'miss', env.interrupt.aborted ? 'run interrupted' : `boot ${status === 'fail' ? 'failed' : 'errored'}`);
         await teardown.run();
         m = undefined;
-        await done(c, await finish(result, c, env));
+        await done(c, await close());
         continue;
       }
     } else {
@@ -124,14 +136,14 @@ export async function runBootGroup(
     const dmesgFile = join(dir, 'dmesg.txt');
     if (next && outcome.completed && !outcome.guestGone && !env.interrupt.aborted) {
       if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log })) {
-        await done(c, await finish(result, c, env));
+        await done(c, await close());
         continue;
       }
     }
     await shutdownMachine(m, { dmesgFile, guestGone: outcome.guestGone, emit, teardown: teardown!, log: env.log });
     result.stop = m.progress.stop;
     m = undefined;
-    await done(c, await finish(result, c, env));
+    await done(c, await close());
   }
 }
 

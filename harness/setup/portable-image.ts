@@ -20,7 +20,7 @@ import { host } from '../common/exec.js';
 import { exists } from '../common/fs.js';
 import { sha256 } from '../common/hash.js';
 import { projectRoot } from '../common/paths.js';
-import { DEFAULT_MIRROR } from './apt.js';
+import { debianMirror } from './apt.js';
 import type { KeyPaths } from './keys.js';
 
 export interface ImageRecipe {
@@ -39,7 +39,7 @@ const GUEST_FILES = { 'sbin/harness-init': 'images/guest/harness-init.sh', 'etc/
 export async function imageRecipe(def: ImageDef): Promise<ImageRecipe> {
   const guestFiles: Record<string, string> = {};
   for (const [dest, src] of Object.entries(GUEST_FILES)) guestFiles[dest] = sha256(await readFile(join(projectRoot, src)));
-  return { name: def.name, suite: def.suite, variant: def.variant, packages: [...def.packages].sort(), mirror: DEFAULT_MIRROR, size: def.size, guestFiles };
+  return { name: def.name, suite: def.suite, variant: def.variant, packages: [...def.packages].sort(), mirror: debianMirror(), size: def.size, guestFiles };
 }
 
 /** `name=version` of every installed package of an ext4 root image, sorted (read with debugfs: no mount). */
@@ -74,7 +74,7 @@ export function packageDiff(here: string[], there: string[]): string[] {
 
 /** The mmdebstrap tarball ensureImage made for this definition (same key as image.ts). */
 export function rootfsTar(def: ImageDef, cacheDir: string): string {
-  const tarKey = sha256(def.suite, def.variant, [...def.packages].sort().join(','), DEFAULT_MIRROR).slice(0, 16);
+  const tarKey = sha256(def.suite, def.variant, [...def.packages].sort().join(','), debianMirror()).slice(0, 16);
   return join(cacheDir, 'images', `rootfs-${def.suite}-${tarKey}.tar`);
 }
 
