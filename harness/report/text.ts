@@ -101,7 +101,7 @@ function block(b: Block, run: RunResult): string[] {
   if (k) {
     lines.push(...field('kernel', `${k.release} (${k.name}, ${k.kind ?? 'debian'})`));
     lines.push(...field('identity', k.source));
-    if (k.sha256.vmlinuz) lines.push(...field('vmlinuz', `sha256 ${k.sha256.vmlinuz}`));
+    if (k.sha256.vmlinuz) lines.push(...field('vmlinuz', k.sha256.vmlinuz));
   }
   if (c.cmdline) lines.push(...field('cmdline', c.cmdline));
   if (c.machine) lines.push(...field('machine', `${c.machine.type}, ${c.machine.cpus} CPUs, ${Math.round(c.machine.memoryBytes / 2 ** 20)} MiB, ${c.accel?.accel ?? '?'}${c.machine.icount !== undefined ? ` icount=${c.machine.icount}` : ''}${run.qemu ? `, ${run.qemu.replace(/^QEMU emulator version /, 'QEMU ')}` : ''}`));
