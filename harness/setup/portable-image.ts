@@ -107,7 +107,7 @@ export async function buildPortableImage(def: ImageDef, cacheDir: string, out: s
 /** debugfs commands that write this install's keys into an image, owned by root with sshd's modes (pure). */
 export function keyCommands(k: Pick<KeyPaths, 'hostKey' | 'hostPub' | 'clientPub'>): string {
   const put = (src: string, dir: string, name: string, mode: string) =>
-    [`cd ${dir}`, `rm ${name}`, `write ${src} ${name}`, `sif ${name} mode 0100${mode}`, `sif ${name} uid 0`, `sif ${name} gid 0`];
+    [`cd ${dir}`, `rm ${name}`, `write "${src}" ${name}`, `sif ${name} mode 0100${mode}`, `sif ${name} uid 0`, `sif ${name} gid 0`];
   return [
     ...put(k.hostKey, '/etc/ssh', 'ssh_host_ed25519_key', '600'),
     ...put(k.hostPub, '/etc/ssh', 'ssh_host_ed25519_key.pub', '644'),

@@ -79,8 +79,8 @@ t.test('image packages and the key writes', async (t) => {
   t.same(parseDpkgStatus(status), ['fio=3.41-1', 'ndctl=85-1']);
   t.same(packageDiff(['fio=3.41-1', 'ndctl=85-1'], ['fio=3.41-1', 'ndctl=85-2']), ['ndctl 85-1 here, 85-2 in the archive']);
   const cmds = keyCommands({ hostKey: '/k/h', hostPub: '/k/h.pub', clientPub: '/k/c.pub' });
-  t.match(cmds, /cd \/etc\/ssh\nrm ssh_host_ed25519_key\nwrite \/k\/h ssh_host_ed25519_key\nsif ssh_host_ed25519_key mode 0100600\nsif ssh_host_ed25519_key uid 0/);
-  t.match(cmds, /write \/k\/c\.pub authorized_keys/);
+  t.match(cmds, /cd \/etc\/ssh\nrm ssh_host_ed25519_key\nwrite "\/k\/h" ssh_host_ed25519_key\nsif ssh_host_ed25519_key mode 0100600\nsif ssh_host_ed25519_key uid 0/);
+  t.match(cmds, /write "\/k\/c\.pub" authorized_keys/);
 });
 
 t.test('expectations: an expected finding passes its point, misses after it are skips, an unseen one fails', async (t) => {
