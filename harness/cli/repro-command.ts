@@ -53,7 +53,7 @@ async function reproArchive(archive: string, o: ReproFlags): Promise<number> {
   let hits = 0;
   let worst: number = ExitCode.ok;
   for (let i = 1; i <= o.attempts; i++) {
-    const { exitCode, run } = await runCases({ cases: [c], resultsRoot: o.results, cacheDir: o.cache, keys: u.keys, jobs: 1, qemuBinary: o.qemu, log, version, firstSshPort: o.sshPort });
+    const { exitCode, run } = await runCases({ cases: [c], resultsRoot: o.results, cacheDir: o.cache, keys: u.keys, jobs: 1, qemuBinary: o.qemu, log, version, firstSshPort: o.sshPort, symbols: o.symbols });
     if (exitCode === ExitCode.interrupted) return exitCode;
     const got = run.cases[0];
     const v = got ? compareOutcome(u.manifest.outcome, got) : { reproduced: false, message: 'not reproduced: the case did not run' };

@@ -29,6 +29,7 @@ export interface RunFlags {
   baseline?: string[];
   kernel: string[];
   verify?: boolean;
+  symbols?: boolean;
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -48,6 +49,7 @@ export function runOptions(cmd: Command): Command {
     .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
     .option('--kernel <name>', 'run on this kernel instead of the scenario\'s (repeat for a kernel axis: ids get [kernel=NAME])', collect, [] as string[])
     .option('--verify', 'hash every cached kernel and image file in full before booting (by default only files whose size or mtime changed since they were verified)', false)
+    .option('--symbols', "symbolize kernel traces, downloading debug symbols a kernel lacks (Debian: linux-image-RELEASE-dbg, about 1.2 GB for 7.2)")
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
@@ -80,6 +82,7 @@ export async function runPaths(paths: string[], filters: string[], o: RunFlags):
     log: stderrLogger(),
     version: harnessVersion(),
     firstSshPort: o.sshPort,
+    symbols: o.symbols,
   });
   const judged = baselines.length ? await judgeAgainst(baselines, run.dir) : 0;
   // A portable archive per distinct failure (size permitting), before the report names them.

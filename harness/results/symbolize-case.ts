@@ -19,6 +19,7 @@ export async function symbolizeCase(
   o: { cacheDir: string; log: Logger; fetch?: boolean; kernel?: KernelArtifact },
 ): Promise<string | undefined> {
   const findings = result.points.flatMap((p) => p.findings ?? []).filter((f) => f.report?.length);
+  // Findings recorded by builds of the harness from before reports were kept have nothing to symbolize.
   if (!findings.length || !result.kernel) return undefined;
   try {
     const k = o.kernel ?? (await currentKernel(o.cacheDir, result.kernel.name));

@@ -28,6 +28,8 @@ async function consoleOnlyKernel(s: Scenario, env: CaseEnv): Promise<KernelArtif
 export interface CaseEnv extends MachineEnv {
   store: ResultStore;
   reporter: Required<Reporter>;
+  /** Fetch debug symbols a kernel lacks (Debian's -dbg package) to symbolize its traces. */
+  symbols?: boolean;
 }
 
 export interface Case {
@@ -176,10 +178,12 @@ async function finish(result: CaseResult, c: Case, env: CaseEnv): Promise<CaseRe
   result.status = caseStatus(result.points);
   const bad = result.points.find((p) => p.status === result.status && p.reason);
   if (bad && result.status !== 'pass') result.reason = `${bad.name}: ${bad.reason}`;
-  if (result.status === 'fail' || result.status === 'error') {
-    // file:line per frame of every kernel report, when the kernel's debug symbols are here (never throws).
-    const note = await symbolizeCase(result, env.store.dir, { cacheDir: env.cacheDir, log: env.log });
+  // file:line per frame of every kernel report (expected ones too), when the kernel's debug symbols are here (never throws).
+  if (result.points.some((p) => p.findings?.length)) {
+    const note = await symbolizeCase(result, env.store.dir, { cacheDir: env.cacheDir, log: env.log, fetch: env.symbols });
     if (note) env.log.info(`${c.id}: traces: ${note}`);
+  }
+  if (result.status === 'fail' || result.status === 'error') {
     try {
       const dir = await writeRepro({ caseDir: env.store.caseDir(c.id), result, run: env.store.run, scenario: c.scenario, sshKey: env.keys.clientKey, hostPub: env.keys.hostPub });
       result.files.repro = relative(env.store.dir, dir);

@@ -29,6 +29,8 @@ export interface RunOptions {
   stdout?: (text: string) => void;
   version: string;
   firstSshPort?: number;
+  /** Fetch missing debug symbols (Debian -dbg) to symbolize kernel traces. */
+  symbols?: boolean;
 }
 
 export function newRunId(now = new Date()): string {
@@ -76,7 +78,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   process.on('exit', killAllVmsSync);
 
   await reporter.onRunBegin(store.run, planned);
-  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort };
+  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols };
   const limit = pLimit(Math.max(1, o.jobs));
   const index = new Map(o.cases.map((c, i) => [c, planned[i]!]));
   const done = async (c: Case, result: CaseResult) => {
