@@ -7,7 +7,7 @@
  * every text file is scanned for this machine's paths and names before the
  * archive is written.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, hostname, tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import * as tar from 'tar';
@@ -63,7 +63,8 @@ export function privateNeedles(o: { cacheDir: string; runDir: string }): string[
     resolve(o.runDir),
     resolve(dirname(o.runDir)),
     projectRoot,
-    homedir(),
+    // With the slash: '/root' alone is part of 'image/rootfs.img'.
+    `${homedir().replace(/\/$/, '')}/`,
     tmpdir() === '/tmp' ? '' : tmpdir(),
     // Short or generic names (root, vm) would match ordinary words; they are checked where they would appear: user@host.
     ...(user.length >= 4 && user !== 'root' ? [user] : []),
@@ -93,6 +94,15 @@ export async function scanForNeedles(dir: string, needles: string[]): Promise<st
     if (/PRIVATE KEY-----/.test(text)) hits.push(`${f}: a private key`);
   }
   return hits;
+}
+
+/** A hard link when the cache and the run folder share a file system (no copy of 100+ MB), else a copy. */
+async function linkOrCopy(src: string, dest: string): Promise<void> {
+  try {
+    await link(src, dest);
+  } catch {
+    await copyFile(src, dest);
+  }
 }
 
 /** The kernel manifest beside a vmlinuz (debian/source/local artifacts all keep one). */
@@ -144,7 +154,7 @@ export async function packCase(o: PackOptions): Promise<{ file: string; bytes: n
       const want = c.kernel.sha256[role];
       const got = await sha256File(p);
       if (want && got !== want) throw infraError(`${p} is not the ${role} case '${c.id}' booted (sha256 ${got.slice(0, 16)}…, recorded ${want.slice(0, 16)}…)`);
-      await copyFile(p, join(kdir, role));
+      await linkOrCopy(p, join(kdir, role));
       kfiles[`kernel/${role}`] = role;
     }
     const km = await kernelManifest(files.vmlinuz);
@@ -239,7 +249,8 @@ export async function packCase(o: PackOptions): Promise<{ file: string; bytes: n
     if (builder === `${userInfo().username}@${hostname()}`) notes.push(`the kernel image names this machine as its builder (${builder}): rebuild it with this harness (it builds as ramdax@ramdax-harness) before sending the archive`);
 
     const file = join(outDir, `${name}.tar.gz`);
-    await tar.c({ gzip: { level: 6 }, cwd: staging, portable: true, file: `${file}.partial` }, [name]);
+    // The kernel files are mostly compressed already (bzImage, .ko.xz): a fast level; the root image compresses well.
+    await tar.c({ gzip: { level: o.withRootfs ? 6 : 1 }, cwd: staging, portable: true, file: `${file}.partial` }, [name]);
     await rename(`${file}.partial`, file);
     const bytes = (await stat(file)).size;
     return { file, bytes, notes };

@@ -28,9 +28,9 @@ export async function localSymbols(cacheDir: string, k: KernelArtifact): Promise
   // A source build made before builds kept their vmlinux: its object folder may still hold it (the banner check tells).
   const build = (k as { build?: { objDir?: string } }).build;
   if (build?.objDir && (await exists(join(build.objDir, 'vmlinux')))) return { vmlinux: join(build.objDir, 'vmlinux') };
-  const dir = dbgDir(cacheDir, k);
-  const vmlinux = join(dir, 'usr/lib/debug/boot', `vmlinux-${k.release}`);
-  if (await exists(vmlinux)) return { vmlinux, modulesDir: join(dir, 'usr/lib/debug/lib/modules', k.release) };
+  // The package's /usr/lib/debug/boot/vmlinux-RELEASE is a symlink to this file.
+  const modulesDir = join(dbgDir(cacheDir, k), 'usr/lib/debug/lib/modules', k.release);
+  if (await exists(join(modulesDir, 'vmlinux'))) return { vmlinux: join(modulesDir, 'vmlinux'), modulesDir };
   return undefined;
 }
 
@@ -54,8 +54,9 @@ export async function ensureSymbols(cacheDir: string, k: KernelArtifact, log: Lo
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   log.step(`symbols: unpacking the vmlinux and ${DBG_MODULE_DIRS.join(', ')} debug modules from ${deb}`);
-  const members = [`./usr/lib/debug/boot/vmlinux-${k.release}`, ...DBG_MODULE_DIRS.map((d) => `./usr/lib/debug/lib/modules/${k.release}/kernel/${d}`)];
-  await host('sh', ['-c', 'deb="$1"; dir="$2"; shift 2; dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards --no-anchored "$@" 2>/dev/null || [ -e "$dir/usr/lib/debug/boot" ]', 'sh', join(debs, deb), work, ...members]);
+  const members = [`./usr/lib/debug/lib/modules/${k.release}/vmlinux`, ...DBG_MODULE_DIRS.map((d) => `./usr/lib/debug/lib/modules/${k.release}/kernel/${d}`)];
+  // The whole 7.4 GiB tree is decompressed to pick these out: minutes of xz on a small host.
+  await host('sh', ['-c', 'deb="$1"; dir="$2"; shift 2; dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" "$@" 2>/dev/null; [ -s "$dir/$1" ]', 'sh', join(debs, deb), work, ...members]);
   await rm(dir, { recursive: true, force: true });
   await rename(work, dir);
   // The .deb itself is not kept: 1.2 GB for a file that is unpacked.
