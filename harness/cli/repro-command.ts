@@ -12,6 +12,7 @@ import { compareOutcome, rateLine } from '../results/outcome.js';
 import { readRepro } from '../results/repro.js';
 import { archivedCase, receiveArchive } from '../results/unpack.js';
 import { runCases } from '../runner/run.js';
+import { writeReport } from '../report/write.js';
 import { positiveInt, runOptions, runPaths, type RunFlags } from './run-command.js';
 
 interface ReproFlags extends RunFlags {
@@ -55,6 +56,8 @@ async function reproArchive(archive: string, o: ReproFlags): Promise<number> {
   for (let i = 1; i <= o.attempts; i++) {
     const { exitCode, run } = await runCases({ cases: [c], resultsRoot: o.results, cacheDir: o.cache, keys: u.keys, jobs: 1, qemuBinary: o.qemu, log, version, firstSshPort: o.sshPort, symbols: o.symbols });
     if (exitCode === ExitCode.interrupted) return exitCode;
+    // The reproduction's own report.html and report.txt (its trace symbolized when this machine has symbols).
+    await writeReport(run.dir).catch((err) => say(`warning: no report for ${run.dir}: ${(err as Error).message}`));
     const got = run.cases[0];
     const v = got ? compareOutcome(u.manifest.outcome, got) : { reproduced: false, message: 'not reproduced: the case did not run' };
     say(`attempt ${i}: ${v.message} (${run.dir})`);

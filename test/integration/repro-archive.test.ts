@@ -53,6 +53,8 @@ t.before(async () => {
   work = await tempDir('ramdax-bugreport-work-');
 });
 t.teardown(async () => {
+  // KEEP_BUGREPORT=1 keeps the run and the archives to look at.
+  if (process.env.KEEP_BUGREPORT === '1') return console.log(`# kept ${results} ${work}`);
   await rm(results, { recursive: true, force: true });
   await rm(work, { recursive: true, force: true });
 });
