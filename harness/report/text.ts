@@ -28,14 +28,15 @@ export function wrap(line: string, width = WIDTH, indent = '  '): string[] {
   return out;
 }
 
-/** A frame line with its source lines, syzbot-style: inlined callees first, marked [inline]. */
+/** A frame line with its source lines, syzbot-style: inlined callees first, marked [inline]; RIP lines keep their prefix. */
 function frameLines(f: Finding): Map<string, string[]> {
   const map = new Map<string, string[]>();
   for (const s of f.symbolized ?? []) {
     if (!s.locations.length) continue;
     const outer = s.locations.at(-1)!;
-    const inl = s.locations.slice(0, -1).map((l) => ` ${l.fn} ${l.file}:${l.line} [inline]`);
-    map.set(s.frame, [...inl, ` ${s.frame} ${outer.file}:${outer.line}`]);
+    const rip = /^(RIP: \w+:)/.exec(s.frame)?.[1];
+    const inl = s.locations.slice(0, -1).map((l) => `${rip ?? ' '}${l.fn} ${l.file}:${l.line} [inline]`);
+    map.set(s.frame, [...inl, `${rip ? '' : ' '}${s.frame} ${outer.file}:${outer.line}`]);
   }
   return map;
 }
@@ -49,7 +50,7 @@ export function reportLines(f: Finding): string[] {
     if (/^\s*Code: /.test(text)) continue;
     const key = text.trim();
     const s = sym.get(key);
-    if (s) out.push(...(key.startsWith('RIP:') ? [text, ...s.map((l) => ` ${l.trim()}`)] : s));
+    if (s) out.push(...s);
     else out.push(text);
   }
   return out;

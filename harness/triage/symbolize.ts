@@ -24,15 +24,23 @@ export interface DebugSymbols {
 }
 
 const TIMESTAMP = /^\s*(<\d+>)?\s*\[\s*\d+\.\d+\]\s?/;
-const TOP = /\/((?:arch|block|certs|crypto|drivers|fs|include|init|io_uring|ipc|kernel|lib|mm|net|rust|samples|scripts|security|sound|usr|virt|tools)\/.+)$/;
+const TOPS = 'arch|block|certs|crypto|drivers|fs|include|init|io_uring|ipc|kernel|lib|mm|net|rust|samples|scripts|security|sound|usr|virt|tools';
+const STARTS_AT_TOP = new RegExp(`^(?:${TOPS})/`);
+const TOP = new RegExp(`/((?:${TOPS})/.+)$`);
 
-/** A DWARF file name as a path in the kernel tree: no build or cache folders of the machine that built it (pure). */
+/**
+ * A DWARF file name as a path in the kernel tree (pure): no build or cache
+ * folders of the machine that built it — an absolute source folder, or
+ * Debian's relative `debian/build/build_amd64_none_amd64/` — up to the first
+ * kernel top-level folder.
+ */
 export function treePath(file: string, srcRoot?: string): string {
   let f = file.replace(/ \(discriminator \d+\)$/, '');
-  if (srcRoot && f.startsWith(`${srcRoot.replace(/\/$/, '')}/`)) return f.slice(srcRoot.replace(/\/$/, '').length + 1);
-  f = f.replace(/^\.\//, '');
-  if (!f.startsWith('/')) return f.replace(/^(\.\.\/)+/, '');
-  const m = TOP.exec(f.replace(/\/\.\//g, '/'));
+  const root = srcRoot?.replace(/\/$/, '');
+  if (root && f.startsWith(`${root}/`)) return f.slice(root.length + 1);
+  f = f.replace(/^\.\//, '').replace(/^(\.\.\/)+/, '').replace(/\/\.\//g, '/');
+  if (STARTS_AT_TOP.test(f)) return f;
+  const m = TOP.exec(f.startsWith('/') ? f : `/${f}`);
   return m ? m[1]! : f.split('/').slice(-2).join('/');
 }
 

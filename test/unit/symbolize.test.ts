@@ -23,6 +23,8 @@ t.test('treePath strips any build folder, known or not', async (t) => {
   t.equal(treePath('/build/reproducible-path/linux-7.2.13/mm/memremap.c'), 'mm/memremap.c');
   t.equal(treePath('/home/someone/src/linux/drivers/nvdimm/ramdax.c'), 'drivers/nvdimm/ramdax.c');
   t.equal(treePath('../mm/x.c'), 'mm/x.c');
+  t.equal(treePath('debian/build/build_amd64_none_amd64/mm/internal.h'), 'mm/internal.h', "Debian's -dbg line tables");
+  t.equal(treePath('drivers/net/x.c'), 'drivers/net/x.c');
   t.equal(treePath('/a/b/c/kernel/x.c', '/a/b/c'), 'kernel/x.c');
 });
 
