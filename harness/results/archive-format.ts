@@ -134,13 +134,15 @@ KNOWN_HOSTS=\${KNOWN_HOSTS:-$here/known_hosts}
 (cd "$here" && sha256sum --check --quiet SHA256SUMS) || { echo "repro.sh: the archive's files do not match SHA256SUMS" >&2; exit 2; }
 mapfile -t template < "$here/qemu-argv.template"
 args=()
+# Inside an option string (file=...,format=raw) QEMU reads ",," as a comma.
+e() { if [ "$a" = "$1" ]; then printf '%s' "$2"; else printf '%s' "\${2//,/,,}"; fi; }
 for a in "\${template[@]}"; do
-  a=\${a//@KERNEL@/$here/kernel/vmlinuz}
-  a=\${a//@INITRD@/$here/kernel/initrd.img}
-  a=\${a//@MODULES@/$here/kernel/modules.img}
-  a=\${a//@ROOTFS@/$ROOTFS}
+  a=\${a//@KERNEL@/$(e @KERNEL@ "$here/kernel/vmlinuz")}
+  a=\${a//@INITRD@/$(e @INITRD@ "$here/kernel/initrd.img")}
+  a=\${a//@MODULES@/$(e @MODULES@ "$here/kernel/modules.img")}
+  a=\${a//@ROOTFS@/$(e @ROOTFS@ "$ROOTFS")}
   a=\${a//@PORT@/$PORT}
-  a=\${a//@QMP@/$QMP}
+  a=\${a//@QMP@/$(e @QMP@ "$QMP")}
   [ "$a" = "file,id=con0,path=@CONSOLE@,append=on" ] && a="stdio,id=con0,mux=on,signal=off"
   args+=("$a")
 done

@@ -1,0 +1,16 @@
+import { mkdir, writeFile, rm, copyFile } from 'node:fs/promises';
+import { currentKernel, currentImage } from './harness/setup/artifacts.js';
+import { packCase } from './harness/results/pack.js';
+import { stderrLogger } from './harness/common/log.js';
+const cache = process.env.HOME + '/.cache/ramdax-harness';
+const k = await currentKernel(cache, 'debian-7.2');
+const img = await currentImage(cache, 'default');
+const run = '/tmp/packbench/results/R1';
+await rm('/tmp/packbench', { recursive: true, force: true });
+await mkdir(run + '/beyond-ram/repro', { recursive: true });
+await copyFile('test/fixtures/consoles/real-warning-beyond-ram.log', run + '/beyond-ram/console.log');
+await copyFile('scenarios/edge/beyond-ram.yaml', run + '/beyond-ram/repro/scenario.yaml');
+await writeFile(run + '/beyond-ram/repro/case.json', JSON.stringify({ caseId: 'beyond-ram', runId: 'R1' }));
+const argv = ['/usr/bin/qemu-system-x86_64', '-kernel', k.vmlinuz, '-initrd', k.initrd!, '-append', 'console=ttyS0', '-drive', `file=${img.rootfs},format=raw,if=virtio,snapshot=on`, '-drive', `file=${k.modulesDisk},format=raw,if=virtio,readonly=on`];
+const c = { id: 'beyond-ram', scenario: 'beyond-ram', file: process.cwd() + '/scenarios/edge/beyond-ram.yaml', status: 'fail', startedAt: '', durationMs: 0, boot: {}, points: [{ id: 1, name: 'boot', kind: 'boot', status: 'fail', durationMs: 0 }], kernel: { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: 'debian', capabilities: k.capabilities }, image: { name: 'default', sha256: img.sha256, rootfs: img.rootfs }, qemuArgv: argv, cmdline: 'x', files: { console: 'beyond-ram/console.log', repro: 'beyond-ram/repro' } };
+await writeFile(run + '/results.json', JSON.stringify({ runId: 'R1', dir: run, startedAt: '', status: 'fail', harness: { version: '0.1.0', node: 'v20' }, host: {}, cases: [c], counts: { pass: 0, fail: 1, error: 0, miss: 0, skip: 0 } }));
