@@ -85,7 +85,7 @@ export function failureBlocks(run: RunResult): Block[] {
   return [...blocks.values()];
 }
 
-const field = (name: string, value: string) => wrap(`${`${name}:`.padEnd(10)}${value}`, WIDTH, ' '.repeat(10));
+const field = (name: string, value: string) => wrap(`${(name ? `${name}:` : '').padEnd(10)}${value}`, WIDTH, ' '.repeat(10));
 
 /** The command that reproduces a case, for someone in the run folder (or holding the archive). */
 export function reproCommand(c: CaseResult): string {
@@ -107,12 +107,13 @@ function block(b: Block, run: RunResult): string[] {
   if (c.cmdline) lines.push(...field('cmdline', c.cmdline));
   if (c.machine) lines.push(...field('machine', `${c.machine.type}, ${c.machine.cpus} CPUs, ${Math.round(c.machine.memoryBytes / 2 ** 20)} MiB, ${c.accel?.accel ?? '?'}${c.machine.icount !== undefined ? ` icount=${c.machine.icount}` : ''}${run.qemu ? `, ${run.qemu.replace(/^QEMU emulator version /, 'QEMU ')}` : ''}`));
   lines.push(...field('failed', `${b.point.kind} ${b.point.id} '${b.point.name}' (${b.point.status})`));
-  const cmd = b.point.commands?.at(-1);
-  if (cmd) {
+  // Every command of the failing step (a finding may come from any of them), with its exit status.
+  const cmds = b.point.commands ?? [];
+  for (const [i, cmd] of cmds.slice(-6).entries()) {
     const [first, ...more] = cmd.command.split('\n');
-    lines.push(...field('command', first ?? ''));
+    lines.push(...field(i === 0 ? 'command' : '', `${first ?? ''}`));
     for (const m of more) lines.push(...wrap(`${' '.repeat(10)}${m}`, WIDTH, ' '.repeat(12)));
-    lines.push(...field('exit', `${cmd.exitCode ?? cmd.signal}${cmd.timedOut ? ' (timed out)' : ''}`));
+    lines.push(...wrap(`${' '.repeat(10)}(exit ${cmd.exitCode ?? cmd.signal}${cmd.timedOut ? ' (timed out)' : ''}`));
   }
   if (b.point.reason) lines.push(...field('reason', b.point.reason.replace(/\s+/g, ' ')));
   lines.push('');

@@ -84,7 +84,7 @@ t.test('a case fails on purpose; the scenario made from the real console log rep
   const located = sym.filter((s: { locations: unknown[] }) => s.locations.length);
   t.ok(located.length >= 5, `frames with file:line (${located.length} of ${sym.length})`);
   t.ok(located.some((s: { frame: string; locations: { file: string }[] }) => /^RIP: /.test(s.frame) && s.locations.some((l) => l.file === 'mm/internal.h')), 'the WARN site is mm/internal.h');
-  t.ok(located.every((s: { locations: { file: string; line: number }[] }) => s.locations.every((l) => /^[a-z][\w/.-]+\.[ch]$/.test(l.file) && l.line > 0)), 'tree-relative file names, no build folder');
+  t.ok(located.every((s: { locations: { file: string; line: number }[] }) => s.locations.every((l) => /^[a-z][\w/.+-]*\.\w+$/.test(l.file) && l.line > 0)), 'tree-relative file names, no build folder');
   console.log(`# symbolized:\n${located.slice(0, 6).map((s: { frame: string; locations: { fn: string; file: string; line: number }[] }) => `#   ${s.frame} -> ${s.locations.map((l) => `${l.fn} ${l.file}:${l.line}`).join(' < ')}`).join('\n')}`);
 
   t.equal(expected.status, 'pass', `the from-console scenario passes: the finding it expects happened (${expected.reason ?? ''})`);
@@ -98,7 +98,7 @@ t.test('report.txt: ≤ 80 columns, the sections, symbolized trace, the reproduc
   const text = await readFile(join(runDir, 'report.txt'), 'utf8');
   for (const l of text.split('\n')) if (l.length > 80) t.fail(`line over 80 columns: ${l}`);
   t.equal(text.match(/^WARNING in memmap_init_compound$/gm)?.length, 1, 'one block for the finding');
-  for (const re of [/^kernel: +7\.2\.\d+/m, /^identity: +debian:linux-source-7\.2/m, /^cmdline: .*memmap=1G!4G/m, /^failed: +step \d+ 'namespace devdax/m, /^command: +ndctl create-namespace/m, /Call Trace:/, / mm\/\w+\.[ch]:\d+/, /^ramdax-harness \d+\.\d+\.\d+ \(node v/m]) t.match(text, re);
+  for (const re of [/^kernel: +7\.2\.\d+/m, /^identity: +debian:linux-source-7\.2/m, /^cmdline: .*memmap=1G!4G/m, /^failed: +step \d+ 'create devdax namespace/m, /^command: +\S+/m, /Call Trace:/, / mm\/\w+\.[ch]:\d+/, /^ramdax-harness \d+\.\d+\.\d+ \(node v/m]) t.match(text, re);
   t.notMatch(text, new RegExp(cache.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'no cache path');
   const same = await cli(['report', runDir, '--text']);
   t.equal(same.exitCode, 0);
