@@ -113,7 +113,7 @@ function block(b: Block, run: RunResult): string[] {
     const [first, ...more] = cmd.command.split('\n');
     lines.push(...field(i === 0 ? 'command' : '', `${first ?? ''}`));
     for (const m of more) lines.push(...wrap(`${' '.repeat(10)}${m}`, WIDTH, ' '.repeat(12)));
-    lines.push(...wrap(`${' '.repeat(10)}(exit ${cmd.exitCode ?? cmd.signal}${cmd.timedOut ? ' (timed out)' : ''}`));
+    lines.push(...wrap(`${' '.repeat(10)}(exit ${cmd.exitCode ?? cmd.signal}${cmd.timedOut ? ' (timed out)' : ''})`));
   }
   if (b.point.reason) lines.push(...field('reason', b.point.reason.replace(/\s+/g, ' ')));
   lines.push('');
