@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { infraError, inputError } from '../common/errors.js';
 import { ExitCode } from '../common/exit-codes.js';
 import { exists } from '../common/fs.js';
 import { stderrLogger } from '../common/log.js';
-import { projectRoot } from '../common/paths.js';
+import { harnessVersion } from '../common/version.js';
 import { withoutAxis } from '../matrix/kernel-axis.js';
 import { packCase } from '../results/pack.js';
 import { compareOutcome, rateLine } from '../results/outcome.js';
@@ -50,7 +49,7 @@ async function reproArchive(archive: string, o: ReproFlags): Promise<number> {
   const c = await archivedCase(u);
   const want = u.manifest.outcome.findings[0] ? `finding '${u.manifest.outcome.findings[0]}'` : `'${u.manifest.outcome.point?.name}' ${u.manifest.outcome.point?.status}`;
   say(`reproducing case '${u.manifest.caseId}' of run ${u.manifest.runId} (${want}), ${o.attempts} attempt(s)`);
-  const version = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')).version as string;
+  const version = harnessVersion();
   let hits = 0;
   let worst: number = ExitCode.ok;
   for (let i = 1; i <= o.attempts; i++) {
