@@ -98,7 +98,7 @@ t.test('report.txt: ≤ 80 columns, the sections, symbolized trace, the reproduc
   const text = await readFile(join(runDir, 'report.txt'), 'utf8');
   for (const l of text.split('\n')) if (l.length > 80) t.fail(`line over 80 columns: ${l}`);
   t.equal(text.match(/^WARNING in memmap_init_compound$/gm)?.length, 1, 'one block for the finding');
-  for (const re of [/^kernel: +7\.2\.\d+/m, /^identity: +debian:linux-source-7\.2/m, /^cmdline: .*memmap=1G!4G/m, /^failed: +step \d+ 'create devdax namespace/m, /^command: +\S+/m, /Call Trace:/, / mm\/\w+\.[ch]:\d+/, /^ramdax-harness \d+\.\d+\.\d+ \(node v/m]) t.match(text, re);
+  for (const re of [/^kernel: +7\.2\.\d+/m, /^identity: +debian:linux-source-7\.2/m, /^cmdline: +console=/m, /^ {10}.*memmap=1G!4G$|^cmdline: .*memmap=1G!4G/m, /^failed: +step \d+ 'create devdax namespace/m, /^command: +\S+/m, /Call Trace:/, / mm\/\w+\.[ch]:\d+/, /^ramdax-harness \d+\.\d+\.\d+ \(node v/m]) t.match(text, re);
   t.notMatch(text, new RegExp(cache.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'no cache path');
   const same = await cli(['report', runDir, '--text']);
   t.equal(same.exitCode, 0);
