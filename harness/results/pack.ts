@@ -11,6 +11,7 @@ import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile }
 import { homedir, hostname, tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import * as tar from 'tar';
+import { parse, stringify } from 'yaml';
 import { loadCatalog } from '../catalog/catalog.js';
 import { infraError, inputError } from '../common/errors.js';
 import { exists } from '../common/fs.js';
@@ -169,7 +170,11 @@ export async function packCase(o: PackOptions): Promise<{ file: string; bytes: n
     const scenarioFile = `scenario/${basename(c.file)}`;
     await copyFile(scenarioSrc, join(top, scenarioFile));
     const expanded = c.files.repro ? join(o.runDir, c.files.repro, 'expanded-scenario.yaml') : undefined;
-    if (expanded && (await exists(expanded))) await copyFile(expanded, join(top, 'scenario', 'case.yaml'));
+    if (expanded && (await exists(expanded))) {
+      // The expanded case names the scenario file by its path on this machine: the archive's own path instead.
+      const doc = parse(await readFile(expanded, 'utf8')) as Record<string, unknown>;
+      await writeFile(join(top, 'scenario', 'case.yaml'), stringify({ ...doc, file: scenarioFile }));
+    }
 
     // Logs and findings.
     await mkdir(join(top, 'logs'));

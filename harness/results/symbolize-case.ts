@@ -3,7 +3,7 @@ import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { currentKernel, type KernelArtifact } from '../setup/artifacts.js';
 import { ensureSymbols, localSymbols } from '../setup/symbols.js';
-import { readBannerFromFile, symbolizeFindings, vmlinuxBanner } from '../triage/symbolize.js';
+import { readBannerFromFile, symbolizeFindings, vmlinuxBanners } from '../triage/symbolize.js';
 import type { CaseResult } from './model.js';
 
 /**
@@ -27,9 +27,9 @@ export async function symbolizeCase(
     const sym = o.fetch ? await ensureSymbols(o.cacheDir, k, o.log) : await localSymbols(o.cacheDir, k);
     if (!sym) return k.kind === 'debian' ? `no symbols for ${k.release} (add --symbols to fetch ${`linux-image-${k.release}-dbg`})` : `no debug vmlinux for ${k.name}`;
     const consoleBanner = result.files.console ? await readBannerFromFile(join(runDir, result.files.console)) : undefined;
-    const banner = await vmlinuxBanner(sym.vmlinux);
-    if (consoleBanner && banner && !consoleBanner.startsWith(banner.slice(0, 200))) {
-      return `no symbols: ${sym.vmlinux} is another build than the kernel that ran (${banner} vs ${consoleBanner})`;
+    const banners = await vmlinuxBanners(sym.vmlinux);
+    if (consoleBanner && banners.length && !banners.includes(consoleBanner)) {
+      return `no symbols: ${sym.vmlinux} is another build than the kernel that ran (its banner: ${banners.at(-1)}; the console's: ${consoleBanner})`;
     }
     const n = await symbolizeFindings(findings, sym);
     return `${n} frame(s) symbolized`;

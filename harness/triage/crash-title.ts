@@ -28,8 +28,11 @@ const blamed = (f: Frame) => !f.unreliable && !SKIP.some((re) => re.test(f.fn));
 /** The function a report blames: the kernel RIP, else the first trace frame that is not machinery. */
 export function blamedFunction(report: readonly string[], preferTrace = false): string | undefined {
   const frames = report.map((l) => parseFrame(strip(l))).filter((f): f is Frame => f !== undefined);
-  const rip = frames.find((f) => f.rip && blamed(f));
-  const frame = frames.find((f) => !f.rip && blamed(f));
+  // Kernels without a reliable unwinder mark every frame `?`: then those are all there is.
+  const reliable = frames.some((f) => !f.rip && !f.unreliable);
+  const ok = (f: Frame) => (reliable ? blamed(f) : !SKIP.some((re) => re.test(f.fn)));
+  const rip = frames.find((f) => f.rip && ok(f));
+  const frame = frames.find((f) => !f.rip && ok(f));
   const pick = preferTrace ? (frame ?? rip) : (rip ?? frame);
   return pick && baseFunction(pick.fn);
 }

@@ -143,10 +143,14 @@ export async function symbolizeFindings(findings: Finding[], sym: DebugSymbols):
   return n;
 }
 
-/** The `Linux version ...` banner a vmlinux carries (to check it is the kernel that printed a log). */
-export async function vmlinuxBanner(vmlinux: string): Promise<string | undefined> {
-  const { stdout } = await host('sh', ['-c', 'LC_ALL=C grep -a -o -m1 "Linux version [[:print:]]*" "$1"', 'sh', vmlinux], { maxBuffer: 1 << 20 }).catch(() => ({ stdout: '' }));
-  return stdout.split('\n')[0]?.trim() || undefined;
+/**
+ * The `Linux version ...` banners a vmlinux carries (to check it is the kernel
+ * that printed a log). There are two: a template with an empty build number
+ * (`# SMP ...`), and the final one linked in last (`#2 SMP ... <date>`).
+ */
+export async function vmlinuxBanners(vmlinux: string): Promise<string[]> {
+  const { stdout } = await host('sh', ['-c', 'LC_ALL=C grep -a -o "Linux version [[:print:]]*" "$1" | head -n 8', 'sh', vmlinux], { maxBuffer: 1 << 20 }).catch(() => ({ stdout: '' }));
+  return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
 /** The banner line in a console or dmesg text, timestamp removed. */

@@ -102,7 +102,7 @@ t.test('report.txt: ≤ 80 columns, the sections, symbolized trace, the reproduc
   t.notMatch(text, new RegExp(cache.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'no cache path');
   const same = await cli(['report', runDir, '--text']);
   t.equal(same.exitCode, 0);
-  t.equal(String(same.stdout), text, 'report --text prints the same');
+  t.equal(`${String(same.stdout)}\n`, text, 'report --text prints the same');
 });
 
 let archive = '';
