@@ -32,9 +32,9 @@ const LAYERS = [
   ['matrix'],
   // which cases share a boot; the reporter interface, the case stream, TAP and the log
   ['plan', 'reporters'],
-  // the run folder (a reporter on the stream), reproducer bundles, reading runs back
+  // the run folder (a reporter on the stream), reproducer bundles, reading runs back, unpacking archives
   ['results'],
-  // report.html, metrics.csv/json
+  // report.html, report.txt, metrics.csv/json; portable reproducer archives (they hold report.txt)
   ['report'],
   // boots, steps, shutdowns, the run: the only folder that puts it all together
   ['runner'],

@@ -6,8 +6,10 @@ import { registerCompare } from './compare-command.js';
 import { registerBisect } from './bisect-command.js';
 import { registerKernel } from './kernel-command.js';
 import { registerList } from './list-command.js';
+import { registerNew } from './new-command.js';
 import { registerReport } from './report-command.js';
-import { registerRepro, registerRun } from './run-command.js';
+import { registerRun } from './run-command.js';
+import { registerRepro } from './repro-command.js';
 import { registerSetup } from './setup-command.js';
 import { registerValidate } from './validate-command.js';
 
@@ -19,7 +21,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText('after', `\n${exitCodeHelp}`)
     .exitOverride()
     .showHelpAfterError();
-  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerKernel, registerBisect, registerCompare, registerReport];
+  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerKernel, registerBisect, registerCompare, registerReport, registerNew];
   for (const register of commands) register(program, setExit);
   for (const c of program.commands) {
     c.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();

@@ -5,22 +5,21 @@ import { infraError } from '../common/errors.js';
 import { harnessVersion } from '../common/version.js';
 import { stderrLogger } from '../common/log.js';
 import { defaultResultsDir } from '../common/paths.js';
-import { readRepro } from '../results/repro.js';
 import { keyPaths } from '../setup/keys.js';
 import { withRepeats } from '../matrix/repeat.js';
 import { compareDirs } from './compare-command.js';
 import { readRun } from '../results/read.js';
 import { kernelRoot } from '../setup/artifacts.js';
 import { cachedKernel } from './kernel-command.js';
-import { withoutAxis } from '../matrix/kernel-axis.js';
 import { loadCases } from './load-cases.js';
 import { writeReport } from '../report/write.js';
+import { autoPack } from '../report/auto-pack.js';
 import { cacheOption } from './options.js';
 import { buildFromSource } from './source-builder.js';
 import { loadCatalog } from '../catalog/catalog.js';
 import { verifyForRun } from '../setup/verified.js';
 
-interface RunFlags {
+export interface RunFlags {
   cache: string;
   jobs: number;
   results: string;
@@ -31,10 +30,11 @@ interface RunFlags {
   baseline?: string[];
   kernel: string[];
   verify?: boolean;
+  symbols?: boolean;
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
-function positiveInt(flag: string, max = 64): (v: string) => number {
+export function positiveInt(flag: string, max = 64): (v: string) => number {
   return (v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${flag} takes a whole number from 1 to ${max}`);
@@ -42,7 +42,7 @@ function positiveInt(flag: string, max = 64): (v: string) => number {
   };
 }
 
-function runOptions(cmd: Command): Command {
+export function runOptions(cmd: Command): Command {
   return cmd
     .addOption(cacheOption())
     .option('-j, --jobs <n>', 'VMs to run at once', positiveInt('--jobs'), 1)
@@ -50,6 +50,7 @@ function runOptions(cmd: Command): Command {
     .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
     .option('--kernel <name>', 'run on this kernel instead of the scenario\'s (repeat for a kernel axis: ids get [kernel=NAME])', collect, [] as string[])
     .option('--verify', 'hash every cached kernel and image file in full before booting (by default only files whose size or mtime changed since they were verified)', false)
+    .option('--symbols', "symbolize kernel traces, downloading debug symbols a kernel lacks (Debian: linux-image-RELEASE-dbg, about 1.2 GB for 7.2)")
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
@@ -63,7 +64,7 @@ async function checkFetched(cacheDir: string, kernels: string[]): Promise<void> 
   }
 }
 
-async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
+export async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
   const loaded = await loadCases(paths, filters, o.kernel);
   await checkFetched(o.cache, o.kernel);
   const cases = o.repeat ? withRepeats(loaded, o.repeat) : loaded;
@@ -84,8 +85,11 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
     log: stderrLogger(),
     version: harnessVersion(),
     firstSshPort: o.sshPort,
+    symbols: o.symbols,
   });
   const judged = baselines.length ? await judgeAgainst(baselines, run.dir) : 0;
+  // A portable archive per distinct failure (size permitting), before the report names them.
+  if (run.status !== 'interrupted') await autoPack(run.dir, o.cache, stderrLogger());
   // The report's baseline section shows the first baseline run.
   await reportOf(run.dir, baselines[0]);
   return Math.max(exitCode, judged);
@@ -124,21 +128,4 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
       .option('--repeat <n>', 'samples per fio/bench step (overrides the scenario and step repeats:)', positiveInt('--repeat', 100))
       .option('--baseline <run-dir>', 'after the run, compare its metrics with this run folder (compare.tap in the run folder); a regression exits 1. Repeat it with runs of separate boots: the boot-to-boot noise is then measured, not assumed', collect, [] as string[]),
   ).action(async (paths: string[], o: RunFlags & { filter: string[] }) => setExit(await runPaths(paths, o.filter, o)));
-}
-
-export function registerRepro(program: Command, setExit: (code: number) => void): void {
-  runOptions(
-    program
-      .command('repro')
-      .description("re-run just the failed case of a reproducer bundle (results/<run-id>/<case>/repro/) with the bundle's scenario")
-      .argument('<dir>', 'a repro/ folder (or the case folder holding it)'),
-  ).action(async (dir: string, o: RunFlags) => {
-    const m = await readRepro(dir).catch((err) => {
-      throw infraError(`${dir} is not a reproducer bundle (no repro/case.json)`, err);
-    });
-    process.stderr.write(`ramdax-harness: reproducing case '${m.caseId}' of run ${m.runId} (failed: ${m.failedPoint?.name ?? '?'})\n`);
-    // The kernel the case ran on (it may have come from --kernel): its id without a kernel axis matches then.
-    const kernel = o.kernel.length ? o.kernel : m.kernel?.name ? [m.kernel.name] : [];
-    setExit(await runPaths([m.scenarioFile], [m.caseId, withoutAxis(m.caseId, 'kernel')], { ...o, kernel }));
-  });
 }

@@ -14,4 +14,5 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export const kernelsDir = (root = projectRoot) => join(root, 'kernels');
 export const imagesDir = (root = projectRoot) => join(root, 'images');
-export const defaultResultsDir = (root = projectRoot) => join(root, 'results');
+/** Where run folders go: `$RAMDAX_HARNESS_RESULTS`, or results/ in the checkout. */
+export const defaultResultsDir = (root = projectRoot) => (process.env.RAMDAX_HARNESS_RESULTS ? resolve(process.env.RAMDAX_HARNESS_RESULTS) : join(root, 'results'));

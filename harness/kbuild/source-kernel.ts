@@ -118,6 +118,8 @@ export async function ensureSourceKernel(
   await copyFile(join(objDir, 'arch/x86/boot/bzImage'), join(work, 'vmlinuz'));
   await copyFile(join(objDir, '.config'), join(work, 'config'));
   await copyFile(join(objDir, 'build.log'), join(work, 'build.log'));
+  // The debug vmlinux (line tables) and System.map: kernel traces of this build get file:line (triage/symbolize.ts).
+  const debug = await keepDebugFiles(objDir, work, dir, buildSrc);
   await builtinModulesDisk(objDir, release, work);
   const artifact: SourceKernelArtifact = {
     name: def.name,
@@ -134,6 +136,7 @@ export async function ensureSourceKernel(
     // Everything is built in (the modules disk only lists what is): what the kernel offers is read from its .config.
     capabilities: capabilitiesFromConfig(config, false),
     createdAt: new Date().toISOString(),
+    ...(debug ? { debug } : {}),
     build: {
       key,
       revision: src.revision,
@@ -153,6 +156,15 @@ export async function ensureSourceKernel(
   if (src.stable) await writeManifest(requestPath, { manifest: manifestPath });
   await setCurrent(artifact);
   return { artifact, cached: false };
+}
+
+/** Copy vmlinux and System.map of a finished build beside its bzImage; undefined when make left no vmlinux. */
+async function keepDebugFiles(objDir: string, work: string, dir: string, srcRoot: string): Promise<KernelArtifact['debug']> {
+  if (!(await exists(join(objDir, 'vmlinux')))) return undefined;
+  await copyFile(join(objDir, 'vmlinux'), join(work, 'vmlinux'));
+  const map = await exists(join(objDir, 'System.map'));
+  if (map) await copyFile(join(objDir, 'System.map'), join(work, 'System.map'));
+  return { vmlinux: join(dir, 'vmlinux'), ...(map ? { systemMap: join(dir, 'System.map') } : {}), srcRoot };
 }
 
 /**

@@ -19,10 +19,12 @@ export async function detectToolchain(cacheDir: string, opts: { jobs?: number; n
   const ccache = await execa('ccache', ['--version'], { reject: false });
   return {
     cc: ccache.exitCode === 0 ? 'ccache gcc' : 'gcc',
-    compiler: gcc.exitCode === 0 ? String(gcc.stdout).split('\n')[0]! : 'gcc: not found',
+    // The builder's name is part of the kernel (its banner): builds from before it was fixed are not reused.
+    compiler: `${gcc.exitCode === 0 ? String(gcc.stdout).split('\n')[0]! : 'gcc: not found'} (kbuild ramdax@ramdax-harness)`,
     // Depend mode: a miss costs what gcc costs (default mode runs the preprocessor a second
     // time: measured +35 % CPU per kernel file here); hits still work from -MMD's list.
-    env: { CCACHE_DIR: join(cacheDir, 'ccache'), CCACHE_DEPEND: '1' },
+    // KBUILD_BUILD_USER/HOST: the kernel's banner says who built it; a reproducer archive must not name this machine's user or host.
+    env: { CCACHE_DIR: join(cacheDir, 'ccache'), CCACHE_DEPEND: '1', KBUILD_BUILD_USER: 'ramdax', KBUILD_BUILD_HOST: 'ramdax-harness' },
     jobs: opts.jobs ?? cpus().length,
     nice: opts.nice ?? 10,
   };

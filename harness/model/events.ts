@@ -15,12 +15,13 @@
  *   step-ended  → point      (a step not run has only step-ended: miss/skip)
  *   kernel-log               the full kernel log, kept beside the result
  *   handover → point | shutdown → point
+ *   symbolized               file:line for the frames of a finding (debug symbols at hand)
  *   file                     a file written for the case (a reproducer bundle)
  *   case-ended
  *
  * `command` and `finding` events belong to the next point that ends.
  */
-import type { Finding } from './findings.js';
+import type { Finding, SymbolizedFrame } from './findings.js';
 import type { CommandResult } from './guest.js';
 import type { BootTimes, CaseResult, Metric } from './results.js';
 import type { Status } from './status.js';
@@ -70,6 +71,7 @@ export type CaseEventBody =
   | { type: 'kernel-log'; lines: string[] }
   | (PointBody & { type: 'handover' })
   | (PointBody & { type: 'shutdown'; stop?: string })
+  | { type: 'symbolized'; point: number; finding: number; frames: SymbolizedFrame[] }
   | { type: 'file'; name: string; path: string }
   | { type: 'case-ended' };
 

@@ -99,6 +99,11 @@ export function foldEvent(state: CaseState | undefined, e: CaseEvent): CaseState
     case 'shutdown':
       if (e.stop !== undefined) r.stop = e.stop;
       return point({ name: 'shutdown', kind: 'shutdown', status: e.status, reason: e.reason, durationMs: e.durationMs, findings: findings(), details: e.details });
+    case 'symbolized':
+      r.points = r.points.map((p) =>
+        p.id === e.point && p.findings?.[e.finding] ? { ...p, findings: p.findings.map((f, i) => (i === e.finding ? { ...f, symbolized: e.frames } : f)) } : p,
+      );
+      return s;
     case 'file':
       r.files = { ...r.files, [e.name]: e.path };
       return s;

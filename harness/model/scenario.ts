@@ -13,4 +13,6 @@ export interface Step {
   name: string;
   timeoutMs: number;
   params: unknown;
+  /** `expect: { finding: TITLE }` beside the step kind: this step is meant to trigger that kernel finding. */
+  expect?: { finding: string };
 }

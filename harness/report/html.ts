@@ -1,3 +1,5 @@
+import { titleFor } from '../triage/findings.js';
+import { reportLines } from './text.js';
 import type { BootTimes, CaseResult, RunResult, Status } from '../model/results.js';
 import { esc, fmt, fmtMs } from './escape.js';
 import { accelLabel, charts, deltas, keyString, metricRows, type MetricRow } from './metrics.js';
@@ -44,7 +46,7 @@ function caseDetails(c: CaseResult): string {
   const findings = c.points.flatMap((p) => (p.findings ?? []).map((f) => ({ p, f })));
   const fhtml = findings.length
     ? `<ul class="findings">${findings
-        .map(({ p, f }) => `<li class="finding"><b>${esc(f.type)}</b>: ${esc(f.title)} <small>(during #${p.id} ${esc(p.name)})</small><pre>${esc([...(f.context?.length ? f.context : [f.line])].join('\n'))}</pre></li>`)
+        .map(({ p, f }) => `<li class="finding"><b>${esc(f.type)}</b>: ${esc(f.title)} <small>(during #${p.id} ${esc(p.name)})</small> — <i>${esc(titleFor(f))}</i><pre>${esc(f.symbolized?.length ? reportLines(f).join('\n') : [...(f.context?.length ? f.context : [f.line])].join('\n'))}</pre></li>`)
         .join('')}</ul>`
     : '<p class="none">No kernel findings.</p>';
   const points = c.points

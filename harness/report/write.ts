@@ -3,12 +3,15 @@ import { writeFileAtomic } from '../common/fs.js';
 import { lockRunDir } from '../results/run-lock.js';
 import { renderReport } from './html.js';
 import { readRun } from '../results/read.js';
+import { renderText } from './text.js';
 import { metricRows, metricsCsv, metricsJson } from './metrics.js';
 
 export interface ReportFiles {
   html: string;
   csv: string;
   json: string;
+  /** report.txt: plain text for a mailing list. */
+  text: string;
   metrics: number;
   cases: number;
 }
@@ -18,13 +21,14 @@ export async function writeReport(runDir: string, baselineDir?: string): Promise
   const run = await readRun(runDir);
   const baseline = baselineDir === undefined ? undefined : await readRun(baselineDir);
   const rows = metricRows(run);
-  const files = { html: join(runDir, 'report.html'), csv: join(runDir, 'metrics.csv'), json: join(runDir, 'metrics.json') };
+  const files = { html: join(runDir, 'report.html'), csv: join(runDir, 'metrics.csv'), json: join(runDir, 'metrics.json'), text: join(runDir, 'report.txt') };
   // Not while a run still writes the folder (its results.json would be half the story).
   const lock = await lockRunDir(runDir, 'report');
   try {
     await writeFileAtomic(files.html, renderReport({ run, baseline }));
     await writeFileAtomic(files.csv, metricsCsv(rows));
     await writeFileAtomic(files.json, metricsJson(run, rows));
+    await writeFileAtomic(files.text, renderText(run));
   } finally {
     await lock.release();
   }

@@ -1,7 +1,8 @@
 import type { Clock } from '../common/clock.js';
 import type { CaseEvent, CaseEventBody } from '../model/events.js';
 import { foldEvent, type CaseState } from '../model/fold.js';
-import type { CaseResult } from '../model/results.js';
+import type { Finding } from '../model/findings.js';
+import type { CaseResult, PointResult } from '../model/results.js';
 import type { Multiplexer, PlannedCase } from './reporter.js';
 
 /**
@@ -20,14 +21,20 @@ export class CaseStream {
     private readonly clock: Clock,
   ) {}
 
-  emit = (body: CaseEventBody): Promise<void> => {
+  /** Emit an event; resolves (once it is reported) with the test point it ended, if it ended one. */
+  emit = (body: CaseEventBody): Promise<PointResult | undefined> => {
     const e = { ...body, at: this.clock.now() } as CaseEvent;
     // The fold is synchronous: the result so far is current the moment emit returns.
     this.state = foldEvent(this.state, e);
     const state = this.state;
     this.queue = this.queue.then(() => this.report(e, state));
-    return this.queue;
+    return this.queue.then(() => state.added);
   };
+
+  /** Kernel findings emitted since the last point ended: they belong to the next one. */
+  get pendingFindings(): Finding[] {
+    return this.state?.pending.findings ?? [];
+  }
 
   private async report(e: CaseEvent, s: CaseState): Promise<void> {
     await this.reporter.onEvent(this.planned, e, s.result);

@@ -6,6 +6,7 @@ import type { Scenario } from '../scenario/load.js';
 import { isConsoleChardev } from '../vm/qemu-args.js';
 import { QMP_SOCKET_PREFIX } from '../vm/private-dir.js';
 import type { CaseResult, RunResult } from '../model/results.js';
+import { HOST_ALIAS, knownHostsLine } from './archive-format.js';
 
 /** What `ramdax-harness repro <dir>` reads back. */
 export interface ReproManifest {
@@ -22,6 +23,8 @@ export interface ReproManifest {
   qemuVersion?: string;
   harness: RunResult['harness'];
   sshKey: string;
+  /** The guest's host key as a known_hosts line (`ramdax-guest ssh-ed25519 ...`): repro.sh pins it. */
+  knownHosts?: string;
 }
 
 /** For the interactive reproducer: the console multiplexed with the monitor (Ctrl-A X quits). */
@@ -50,7 +53,10 @@ export function reproScript(m: ReproManifest, reproDir: string): string {
     overlay && m.image?.rootfs
       ? `mkdir -p ${quote(overlay)}\n[ -e ${quote(`${overlay}/root.qcow2`)} ] || qemu-img create -q -f qcow2 -b ${quote(m.image.rootfs)} -F raw ${quote(`${overlay}/root.qcow2`)}\n`
       : '';
-  const ssh = `ssh -i ${quote(m.sshKey)} -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1`;
+  // The guest's host key is pinned (known_hosts beside this script); ssh refuses any other.
+  const ssh = m.knownHosts
+    ? `ssh -i ${quote(m.sshKey)} -p "$PORT" -o HostKeyAlias=${HOST_ALIAS} -o UserKnownHostsFile=${quote(`${reproDir}/known_hosts`)} -o StrictHostKeyChecking=yes root@127.0.0.1`
+    : `ssh -i ${quote(m.sshKey)} -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1`;
   const failing = m.failedPoint?.commands ?? [];
   return `#!/usr/bin/env bash
 # Reproducer for case '${m.caseId}' of run ${m.runId}
@@ -100,7 +106,7 @@ function findArg(argv: string[], base: string): string | undefined {
 }
 
 /** Write `<case>/repro/` for a failed case: scenario, argv, cmdline, hashes, versions, console, repro.sh. */
-export async function writeRepro(o: { caseDir: string; result: CaseResult; run: RunResult; scenario: Scenario; sshKey: string }): Promise<string> {
+export async function writeRepro(o: { caseDir: string; result: CaseResult; run: RunResult; scenario: Scenario; sshKey: string; hostPub?: string }): Promise<string> {
   const dir = join(o.caseDir, 'repro');
   await mkdir(dir, { recursive: true });
   const r = o.result;
@@ -121,7 +127,9 @@ export async function writeRepro(o: { caseDir: string; result: CaseResult; run: 
     qemuVersion: o.run.qemu,
     harness: o.run.harness,
     sshKey: o.sshKey,
+    knownHosts: o.hostPub ? knownHostsLine(await readFile(o.hostPub, 'utf8')) : undefined,
   };
+  if (m.knownHosts) await writeFile(join(dir, 'known_hosts'), `${m.knownHosts}\n`);
   await writeFile(join(dir, 'case.json'), `${JSON.stringify(m, null, 2)}\n`);
   await writeFile(join(dir, 'expanded-scenario.yaml'), stringify({ ...o.scenario, steps: o.scenario.steps }));
   await writeFile(join(dir, 'qemu-argv.txt'), `${m.qemuArgv.map(quote).join(' ')}\n`);

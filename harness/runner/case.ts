@@ -7,6 +7,7 @@ import type { Case } from '../matrix/case.js';
 import type { CaseStream } from '../reporters/case-stream.js';
 import type { ResultStore } from '../results/store.js';
 import { writeRepro } from '../results/repro.js';
+import { symbolizeCase } from '../results/symbolize-case.js';
 import type { Scenario } from '../scenario/load.js';
 import type { KeyPaths } from '../setup/keys.js';
 import { BootFailure } from './boot.js';
@@ -15,6 +16,7 @@ import { MachineBootFailure, machineRecord, prepareBoot, startMachine, type Boot
 import { handOver, shutdownMachine } from './shutdown.js';
 import { markRest, runSteps } from './steps.js';
 import { Teardown } from './teardown.js';
+import { Expectations, judging } from './expect.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
 import { isConsoleOnly, runConsoleCase } from './console-case.js';
 import { currentKernel, type KernelArtifact } from '../setup/artifacts.js';
@@ -25,6 +27,8 @@ export interface CaseEnv extends MachineEnv {
   store: ResultStore;
   /** The client key a reproducer bundle names. */
   keys: KeyPaths;
+  /** Fetch debug symbols a kernel lacks (Debian's -dbg package) to symbolize its traces. */
+  symbols?: boolean;
 }
 
 /** A case of a boot group and the stream its events go to. */
@@ -51,7 +55,9 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
   let m: Machine | undefined;
   let teardown: Teardown | undefined;
   for (const [i, { c, stream }] of group.entries()) {
-    const emit = stream.emit;
+    // Expected findings (expect: { finding }) are judged as points end; the runner goes on from the judged status.
+    const expectations = new Expectations(c.scenario.expect?.finding, c.scenario.steps);
+    const emit = judging(expectations, stream);
     if (env.interrupt.aborted) {
       await endUnrun(c, stream, 'miss', 'run interrupted before this case started');
       continue;
@@ -74,7 +80,7 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
     const consoleKernel = m ? undefined : await consoleOnlyKernel(s, env);
     if (consoleKernel) {
       await runConsoleCase(s, consoleKernel, { emit, consoleFile, env, name });
-      await finish(c, stream, env);
+      await finish(c, stream, env, expectations);
       continue;
     }
     if (!m) {
@@ -109,7 +115,7 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
         await markRest(s, 0, emit, 'miss', env.interrupt.aborted ? 'run interrupted' : `boot ${status === 'fail' ? 'failed' : 'errored'}`);
         await teardown.run();
         m = undefined;
-        await finish(c, stream, env);
+        await finish(c, stream, env, expectations);
         continue;
       }
     } else {
@@ -122,13 +128,13 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
     const outcome = await runSteps(m, s, emit, env);
     if (next && outcome.completed && !outcome.guestGone && !env.interrupt.aborted) {
       if (await handOver(m, before, { next: next.id, emit, env })) {
-        await finish(c, stream, env);
+        await finish(c, stream, env, expectations);
         continue;
       }
     }
     await shutdownMachine(m, { guestGone: outcome.guestGone, emit, teardown: teardown!, env });
     m = undefined;
-    await finish(c, stream, env);
+    await finish(c, stream, env, expectations);
   }
 }
 
@@ -144,14 +150,29 @@ function bootPrepared(inputs: BootInputs, machine: Scenario['machine']): CaseEve
   };
 }
 
-/** A failed case gets its reproducer bundle; then the case ends. */
-async function finish(c: Case, stream: CaseStream, env: CaseEnv): Promise<void> {
+/**
+ * The end of a case: the case-level expectation's point, file:line for the
+ * frames of its kernel reports (when the kernel's debug symbols are here),
+ * a reproducer bundle when it failed; then case-ended.
+ */
+async function finish(c: Case, stream: CaseStream, env: CaseEnv, expectations: Expectations): Promise<void> {
+  const last = expectations.finalPoint();
+  if (last) await stream.emit({ type: 'step-ended', index: c.scenario.steps.length, name: last.name, status: last.status, reason: last.reason, durationMs: last.durationMs, details: last.details });
+  if (stream.result.points.some((p) => p.findings?.length)) {
+    // Symbolized on a copy; what it found enters the stream as events (never throws).
+    const copy = structuredClone(stream.result);
+    const note = await symbolizeCase(copy, env.store.dir, { cacheDir: env.cacheDir, log: env.log, fetch: env.symbols });
+    if (note) env.log.info(`${c.id}: traces: ${note}`);
+    for (const p of copy.points) {
+      for (const [finding, f] of (p.findings ?? []).entries()) if (f.symbolized?.length) await stream.emit({ type: 'symbolized', point: p.id, finding, frames: f.symbolized });
+    }
+  }
   const r = stream.result;
   if (r.status === 'fail' || r.status === 'error') {
     // The bundle copies what the store wrote so far (console, commands): let it catch up first.
     await stream.done();
     try {
-      const dir = await writeRepro({ caseDir: env.store.caseDir(c.id), result: r, run: env.store.run, scenario: c.scenario, sshKey: env.keys.clientKey });
+      const dir = await writeRepro({ caseDir: env.store.caseDir(c.id), result: r, run: env.store.run, scenario: c.scenario, sshKey: env.keys.clientKey, hostPub: env.keys.hostPub });
       await stream.emit({ type: 'file', name: 'repro', path: relative(env.store.dir, dir) });
     } catch (err) {
       env.log.warn(`${c.id}: cannot write the reproducer bundle: ${describeError(err)}`);

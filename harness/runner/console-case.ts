@@ -122,10 +122,10 @@ export async function runConsoleCase(s: Scenario, kernel: KernelArtifact, o: { e
     vm?.killNow();
     boot = { type: 'boot-ended', status: 'error', reason: describeError(err), durationMs: clock.now() - t0, failedAttempts: [] };
   }
-  await emit(boot);
+  const judged = (await emit(boot)) ?? boot;
   for (const step of s.steps) {
-    if (boot.status === 'pass') await emit({ type: 'step-ended', index: step.index, name: step.name, status: 'skip', reason: consoleSkipReason(step, kernel, caps), durationMs: 0 });
-    else await emit({ type: 'step-ended', index: step.index, name: step.name, status: 'miss', reason: `boot ${boot.status === 'fail' ? 'failed' : 'errored'}`, durationMs: 0 });
+    if (judged.status === 'pass') await emit({ type: 'step-ended', index: step.index, name: step.name, status: 'skip', reason: consoleSkipReason(step, kernel, caps), durationMs: 0 });
+    else await emit({ type: 'step-ended', index: step.index, name: step.name, status: 'miss', reason: `boot ${judged.status === 'fail' ? 'failed' : 'errored'}`, durationMs: 0 });
   }
   if (shutdown) await emit(shutdown);
 }

@@ -144,7 +144,7 @@ function launch(spec: VmSpec, consoleFile: string, env: MachineEnv, teardown: Te
 export async function startMachine(
   s: Scenario,
   inputs: BootInputs,
-  o: { bootId: string; name: string; consoleFile: string; env: MachineEnv; teardown: Teardown; emit: (e: CaseEventBody) => Promise<void> },
+  o: { bootId: string; name: string; consoleFile: string; env: MachineEnv; teardown: Teardown; emit: (e: CaseEventBody) => Promise<unknown> },
 ): Promise<Machine> {
   const { env } = o;
   await env.fx.guest.prepare();

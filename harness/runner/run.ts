@@ -36,6 +36,8 @@ export interface RunOptions {
   effects?: Effects;
   /** Besides SIGINT/SIGTERM: aborting this interrupts the run the same way. */
   interrupt?: AbortSignal;
+  /** Fetch missing debug symbols (Debian -dbg) to symbolize kernel traces. */
+  symbols?: boolean;
 }
 
 /** Runs cases: what `run`, `repro` and each bisect step call. */
@@ -93,7 +95,7 @@ export const runCases: RunCases = async (o) => {
   if (!process.listeners('exit').includes(killAllVmsSync)) process.on('exit', killAllVmsSync);
 
   await reporter.onRunBegin(store.run, planned);
-  const env: CaseEnv = { store, keys: o.keys, cacheDir: o.cacheDir, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, fx };
+  const env: CaseEnv = { store, keys: o.keys, cacheDir: o.cacheDir, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols, fx };
   const limit = pLimit(Math.max(1, o.jobs));
   const index = new Map(o.cases.map((c, i) => [c, planned[i]!]));
   await Promise.all(

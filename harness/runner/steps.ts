@@ -1,6 +1,7 @@
 import { describeError } from '../common/errors.js';
 import type { CaseEventBody } from '../model/events.js';
 import type { CommandResult, Guest } from '../model/guest.js';
+import type { PointResult } from '../model/results.js';
 import type { Status } from '../model/status.js';
 import type { Scenario } from '../scenario/load.js';
 import { STEP_KINDS } from '../steps/registry.js';
@@ -15,8 +16,8 @@ import { powerCycle, type Machine, type MachineEnv } from './machine.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
 
-/** Emits one case event (the runner's case stream). */
-export type Emit = (e: CaseEventBody) => Promise<void>;
+/** Emits one case event (the runner's case stream); resolves with the test point it ended, as judged, if it ended one. */
+export type Emit = (e: CaseEventBody) => Promise<PointResult | undefined>;
 
 export interface StepsOutcome {
   /** Every step ran and none failed or errored (skips allowed). */
@@ -158,17 +159,18 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
       ended.reason = `kernel reported ${findings[0]!.title}${ended.status === 'pass' ? ' (the command itself succeeded)' : ''}`;
       ended.status = 'fail';
     }
-    await emit({ type: 'step-ended', index: step.index, name: step.name, ...ended, dmesg: added.length ? added : undefined });
-    if (!m.vm.running || guestHung || (ended.status === 'error' && m.session.closed)) {
+    // The point as recorded (an expected finding may have turned a failure into a pass): the run goes on from it.
+    const point = (await emit({ type: 'step-ended', index: step.index, name: step.name, ...ended, dmesg: added.length ? added : undefined })) ?? ended;
+    if (!m.vm.running || guestHung || (point.status === 'error' && m.session.closed)) {
       await markRest(s, i + 1, emit, 'miss', `guest gone after step ${i + 1}`);
       return { completed: false, guestGone: true };
     }
-    if (ended.status === 'fail' || ended.status === 'error') {
-      await markRest(s, i + 1, emit, 'miss', `step ${i + 1} (${step.name}) ${ended.status === 'fail' ? 'failed' : 'errored'}`);
+    if (point.status === 'fail' || point.status === 'error') {
+      await markRest(s, i + 1, emit, 'miss', `step ${i + 1} (${step.name}) ${point.status === 'fail' ? 'failed' : 'errored'}`);
       return { completed: false, guestGone: false };
     }
-    if (ended.status === 'skip' && step.kind === 'ramdax') {
-      await markRest(s, i + 1, emit, 'skip', ended.reason ?? 'ramdax unavailable');
+    if (point.status === 'skip' && step.kind === 'ramdax') {
+      await markRest(s, i + 1, emit, 'skip', point.reason ?? 'ramdax unavailable');
       return { completed: true, guestGone: false };
     }
   }

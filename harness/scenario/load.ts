@@ -11,7 +11,7 @@ import { baseCmdline } from '../vm/qemu-args.js';
 import { MAX_CARVE_OUTS, MAX_CMDLINE_BYTES } from './limits.js';
 import { formatSize } from '../common/units.js';
 import { Timeout } from '../model/values.js';
-import { ScenarioHead } from './schema.js';
+import { Expect, ScenarioHead } from './schema.js';
 import { YamlSource } from '../common/yaml-source.js';
 import { InputFileError, statInput } from '../common/read-input.js';
 
@@ -29,7 +29,7 @@ export interface Scenario extends Omit<ScenarioHead, 'steps' | 'memmap' | 'matri
 }
 
 type Problem = { pos: SourcePos; message: string };
-const STEP_META = new Set(['name', 'timeout']);
+const STEP_META = new Set(['name', 'timeout', 'expect']);
 
 /** Load and check one scenario file into its cases; every problem is reported with its position. */
 export async function loadScenarioFile(file: string, catalog: Catalog): Promise<Scenario[]> {
@@ -196,8 +196,14 @@ function checkStep(src: YamlSource, raw: unknown, index: number, defaultTimeout:
     if (defined.has(name)) problems.push({ pos: src.posOf([...at, kind.kind, 'as']), message: `namespace '${name}' is already defined by an earlier step` });
     defined.set(name, params);
   }
+  let expect: Step['expect'];
+  if (obj.expect !== undefined) {
+    const e = Expect.safeParse(obj.expect);
+    if (!e.success) problems.push(...e.error.issues.map((i) => src.problemOf(i, [...at, 'expect'])));
+    else expect = e.data;
+  }
   const name = typeof obj.name === 'string' ? obj.name : kind.title(params);
-  return { index, kind: kind.kind, name, timeoutMs, params };
+  return { index, kind: kind.kind, name, timeoutMs, params, ...(expect ? { expect } : {}) };
 }
 
 /** The first carve-out that overlaps an earlier one, with the memmap argument it is in. */

@@ -3,6 +3,10 @@ import { CONTROL } from '../common/printable.js';
 import { MAX_STEPS } from './limits.js';
 import { Name, Size, Timeout } from '../model/values.js';
 
+/** What a case or a step is expected to make the kernel report. */
+export const Expect = z.object({ finding: z.string().min(1).max(200).regex(/^[^\n]+$/, 'a finding title is one line') }).strict();
+export type Expect = z.output<typeof Expect>;
+
 /** Extra kernel arguments: one token each, no spaces (they are not shell-split), printable ASCII. */
 const KernelArg = z
   .string()
@@ -98,6 +102,12 @@ export const ScenarioHead = z
     exclude: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).max(256).optional(),
     /** Cases with the same kernel, image and command line may share one boot: the steps leave the device as they found it. */
     shareBoot: z.boolean().default(false),
+    /**
+     * An expected failure: the kernel finding (its title in syzbot's form, e.g.
+     * 'WARNING in memmap_init_compound') this case is meant to trigger. A point
+     * whose findings are all expected passes; a last point checks it was seen.
+     */
+    expect: Expect.optional(),
     /** Samples per measurement of fio and bench steps (a step's own `repeats:` wins; `run --repeat` overrides). */
     repeats: z.number().int().min(1).max(100).default(3),
     steps: z.array(z.unknown()).min(1, 'a scenario needs at least one step').max(MAX_STEPS, `a scenario has at most ${MAX_STEPS} steps`),

@@ -35,6 +35,11 @@ export interface KernelArtifact {
   capabilities?: KernelCapabilities;
   /** Size and mtime of each checked file when its sha256 last matched (setup/verify.ts). */
   stamps?: Stamps;
+  /**
+   * Debug symbols for file:line in kernel traces: source builds keep their
+   * vmlinux; a Debian kernel gets them from its -dbg package (`--symbols`).
+   */
+  debug?: { vmlinux: string; systemMap?: string; modulesDir?: string; srcRoot?: string };
 }
 
 export interface ImageArtifact {

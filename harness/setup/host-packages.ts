@@ -19,6 +19,8 @@ export const HOST_PACKAGES = [
   'util-linux',
   // The keys the private apt checks the Debian archive with (signed-by).
   'debian-archive-keyring',
+  // addr2line and nm: file:line in kernel traces (triage/symbolize.ts).
+  'binutils',
   // Renders report.html headless in the tests (screenshot and DOM checks).
   'chromium',
 ] as const;

@@ -1,8 +1,15 @@
 /** Kernel trouble in console or dmesg text: classified, titled for de-duplication (pure). */
+import { crashTitle } from './crash-title.js';
+import { reportExtent } from './trace.js';
 
 import type { Finding, FindingType } from '../model/findings.js';
 
-export type { Finding, FindingType } from '../model/findings.js';
+export type { Finding, FindingType, SymbolizedFrame } from '../model/findings.js';
+
+/** The syzbot-form title of a finding (computed for findings recorded before titles had that form). */
+export function titleFor(f: Finding): string {
+  return f.crashTitle ?? crashTitle(f.type, f.line, f.report ?? f.context);
+}
 
 const PATTERNS: [FindingType, RegExp][] = [
   // Before `panic`: the kernel says it inside "Kernel panic - not syncing: ...".
@@ -87,11 +94,15 @@ export function findFindings(lines: readonly string[], contextLines = 3): Findin
     const title = titleOf(type, titleLine);
     if (seen.has(title)) return;
     seen.add(title);
+    const extent = reportExtent(lines, i, (t) => PATTERNS.some(([, re]) => re.test(t)));
+    const report = lines.slice(extent.from, extent.to).map((l) => l.trimEnd());
     out.push({
       type,
       title,
       line: line.trimEnd(),
       context: lines.slice(Math.max(0, i - contextLines), i + contextLines + 8).map((l) => l.trimEnd()),
+      crashTitle: crashTitle(type, titleLine, report),
+      report,
     });
   });
   return out;

@@ -34,6 +34,10 @@ for (const [name, caps, release] of [
   await mkdir(join(cache, 'kernels', name), { recursive: true });
   await writeFile(join(cache, 'kernels', name, 'current.json'), JSON.stringify(kernelManifest(name, caps, release)));
 }
+// The guest's host public key (reproducer bundles pin it); no private key: nothing connects.
+const keys = keyPaths(cache);
+await mkdir(join(keys.hostPub, '..'), { recursive: true });
+await writeFile(keys.hostPub, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFake ramdax-guest\n');
 await mkdir(join(cache, 'images'), { recursive: true });
 await writeFile(join(cache, 'images', 'default.current.json'), JSON.stringify({ name: 'default', dir: '/fake', rootfs: '/fake/rootfs.img', sha256: '0'.repeat(64), suite: 'trixie', packages: [], createdAt: '' }));
 

@@ -131,6 +131,11 @@ t.test('foldCase: a case result is the fold of its events', async (t) => {
   t.equal(r.reason, 'two: kernel reported warning: W', 'the reason is the first point with the case status');
   t.equal(r.durationMs, 20);
   t.same(r.files, { console: 'c/console.log', repro: 'c/repro' });
+  const frames = [{ frame: 'ramdax_probe+0x1/0x2 [ramdax]', locations: [{ fn: 'ramdax_probe', file: 'drivers/nvdimm/ramdax.c', line: 42 }] }];
+  const symbolized = foldCase([...events.slice(0, -1), { type: 'symbolized', at: at(16), point: 3, finding: 0, frames }, { type: 'symbolized', at: at(17), point: 2, finding: 0, frames }, events.at(-1)!]);
+  t.same(symbolized.points[2]!.findings?.[0]?.symbolized, frames, 'symbolized: file:line on the finding it names');
+  t.same(symbolized.points.map((p) => p.findings?.length ?? 0), [0, 0, 1, 0, 0], 'a symbolized event for a point without that finding changes nothing');
+  t.equal(r.points[2]!.findings?.[0]?.symbolized, undefined, 'the earlier fold is left as it was');
   t.throws(() => foldCase(events.slice(1)), /before case-started/);
   t.throws(() => foldCase([...events, { type: 'step-ended', at: at(21), index: 9, name: 'x', status: 'pass', durationMs: 0 }]), /after case-ended/);
 });
