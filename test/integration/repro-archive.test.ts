@@ -146,10 +146,11 @@ t.test('another user, a fresh cache, nothing fetched: the pasted command reprodu
   await execa('chown', ['-R', `${NOBODY}:${NOBODY}`, home]);
   await chown(home, NOBODY, NOBODY);
   const report = await readFile(join(runDir, 'report.txt'), 'utf8');
-  const command = /^ {2}(npx ramdax-harness repro \S+\.tar\.gz)$/m.exec(report)?.[1];
+  // The command may be broken over lines with backslash continuations (≤ 80 columns); bash takes it as pasted.
+  const command = /^ {2}(npx ramdax-harness repro(?: \\\n +| )\S+\.tar\.gz)$/m.exec(report)?.[1];
   t.ok(command, 'report.txt names the reproduce command');
   // The archive attached to the mail has the name the report uses.
-  const named = command!.split(' ').at(-1)!;
+  const named = command!.split(/\s+/).at(-1)!;
   if (named !== archive.split('/').at(-1)) await cp(archive, join(home, named));
   await execa('chown', ['-R', `${NOBODY}:${NOBODY}`, home]);
   const env = { HOME: home, RAMDAX_HARNESS_CACHE: join(home, 'cache'), RAMDAX_HARNESS_RESULTS: join(home, 'results'), PATH: process.env.PATH!, npm_config_cache: join(home, '.npm'), npm_config_offline: 'true' };
