@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { infraError } from '../common/errors.js';
+import { infraError, inputError } from '../common/errors.js';
 import { harnessVersion } from '../common/version.js';
 import { stderrLogger } from '../common/log.js';
-import { defaultResultsDir } from '../common/paths.js';
+import { defaultResultsDir, projectRoot } from '../common/paths.js';
 import { readRepro } from '../results/repro.js';
 import { runCases } from '../runner/run.js';
 import { keyPaths } from '../setup/keys.js';
@@ -16,9 +16,15 @@ import { withoutAxis } from '../matrix/kernel-axis.js';
 import { loadCases } from './load-cases.js';
 import { writeReport } from '../report/write.js';
 import { cacheOption } from './options.js';
+import { loadCatalog } from '../catalog/catalog.js';
+import { resolveKernelArgs } from './kernel-ref.js';
+import { ensureAdhocKernels } from './adhoc-kernels.js';
 
 interface RunFlags {
   cache: string;
+  patch: string[];
+  modules?: string;
+  kernelConfig?: string;
   jobs: number;
   results: string;
   qemu: string;
@@ -44,7 +50,10 @@ function runOptions(cmd: Command): Command {
     .option('-j, --jobs <n>', 'VMs to run at once', positiveInt('--jobs'), 1)
     .option('--results <dir>', 'where run folders are written', defaultResultsDir())
     .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
-    .option('--kernel <name>', 'run on this kernel instead of the scenario\'s (repeat for a kernel axis: ids get [kernel=NAME])', collect, [] as string[])
+    .option('--kernel <name|path>', 'run on this kernel instead of the scenario\'s: a kernels/*.yaml name, the path of a bzImage, or the path of a kernel source tree (built out of tree in the cache with the ramdax fragment); repeat for a kernel axis (ids get [kernel=NAME])', collect, [] as string[])
+    .option('--patch <file>', 'apply this patch (git format-patch file, or an mbox of several as b4 am writes) on top of the --kernel source kernel or tree; repeatable, applied in order', collect, [] as string[])
+    .option('--modules <dir>', 'with --kernel PATH-to-a-bzImage: its modules (make modules_install INSTALL_MOD_PATH=DIR)')
+    .option('--kernel-config <file>', 'with --kernel PATH: the bzImage\'s .config, or the base config for a tree (instead of tinyconfig; the ramdax fragment still goes on top)')
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
@@ -59,8 +68,12 @@ async function checkFetched(cacheDir: string, kernels: string[]): Promise<void> 
 }
 
 async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
-  const loaded = await loadCases(paths, filters, o.kernel);
-  await checkFetched(o.cache, o.kernel);
+  const kernels = await resolveKernelArgs(await loadCatalog(), { kernel: o.kernel, patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache });
+  // Bad scenarios are found before a kernel is built.
+  const loaded = await loadCases(paths, filters, kernels.names, { catalog: kernels.catalog });
+  const adhoc = new Set(kernels.adhoc.map((k) => k.name));
+  await ensureAdhocKernels(kernels.adhoc, o.cache, stderrLogger(), { qemu: o.qemu });
+  await checkFetched(o.cache, kernels.names.filter((n) => !adhoc.has(n)));
   const cases = o.repeat ? withRepeats(loaded, o.repeat) : loaded;
   // A bad baseline is bad input: found out before anything boots.
   const baselines = o.baseline ?? [];
@@ -110,11 +123,15 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     program
       .command('run')
       .description('boot one VM per case, run its steps over SSH, stream TAP to stdout; results, console and dmesg go to results/<run-id>/')
-      .argument('[paths...]', 'scenario files or folders', ['scenarios'])
+      .argument('[paths...]', 'scenario files or folders (default: scenarios/)')
+      .option('--quick', 'run the quick suite, scenarios/quick/: every ramdax code path of the default run with shared boots, in minutes (for patch validation)', false)
       .option('--filter <glob...>', 'run only cases whose id matches a glob', [])
       .option('--repeat <n>', 'samples per fio/bench step (overrides the scenario and step repeats:)', positiveInt('--repeat', 100))
       .option('--baseline <run-dir>', 'after the run, compare its metrics with this run folder (compare.tap in the run folder); a regression exits 1. Repeat it with runs of separate boots: the boot-to-boot noise is then measured, not assumed', collect, [] as string[]),
-  ).action(async (paths: string[], o: RunFlags & { filter: string[] }) => setExit(await runPaths(paths, o.filter, o)));
+  ).action(async (paths: string[], o: RunFlags & { filter: string[]; quick: boolean }) => {
+    if (o.quick && paths.length) throw inputError('give either --quick or scenario paths, not both');
+    setExit(await runPaths(o.quick ? [join(projectRoot, 'scenarios', 'quick')] : paths.length ? paths : ['scenarios'], o.filter, o));
+  });
 }
 
 export function registerRepro(program: Command, setExit: (code: number) => void): void {
