@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { infraError, inputError } from '../common/errors.js';
 import { harnessVersion } from '../common/version.js';
 import { stderrLogger } from '../common/log.js';
@@ -14,7 +16,6 @@ import { kernelRoot } from '../setup/artifacts.js';
 import { cachedKernel } from './kernel-command.js';
 import { withoutAxis } from '../matrix/kernel-axis.js';
 import { loadCases } from './load-cases.js';
-import { writeReport } from '../report/write.js';
 import { cacheOption } from './options.js';
 import { loadCatalog } from '../catalog/catalog.js';
 import { resolveKernelArgs } from './kernel-ref.js';
@@ -33,6 +34,8 @@ interface RunFlags {
   /** Only `run` has --baseline (repeatable); `repro` has none. */
   baseline?: string[];
   kernel: string[];
+  /** When report.html is written: in a detached process (default), before exiting, or not at all. */
+  report: 'background' | 'wait' | 'none';
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -54,6 +57,7 @@ function runOptions(cmd: Command): Command {
     .option('--patch <file>', 'apply this patch (git format-patch file, or an mbox of several as b4 am writes) on top of the --kernel source kernel or tree; repeatable, applied in order', collect, [] as string[])
     .option('--modules <dir>', 'with --kernel PATH-to-a-bzImage: its modules (make modules_install INSTALL_MOD_PATH=DIR)')
     .option('--kernel-config <file>', 'with --kernel PATH: the bzImage\'s .config, or the base config for a tree (instead of tinyconfig; the ramdax fragment still goes on top)')
+    .addOption(new Option('--report <when>', 'write report.html, metrics.csv/json: in a detached process after the run (the run ends with its last case), before exiting, or not at all').choices(['background', 'wait', 'none']).default('background'))
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
@@ -91,8 +95,26 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
   });
   const judged = baselines.length ? await judgeAgainst(baselines, run.dir) : 0;
   // The report's baseline section shows the first baseline run.
-  await reportOf(run.dir, baselines[0]);
+  if (o.report === 'wait') await reportOf(run.dir, baselines[0]);
+  else if (o.report === 'background') reportInBackground(run.dir, baselines[0]);
   return Math.max(exitCode, judged);
+}
+
+/**
+ * The report is not part of the verdict: a detached `ramdax-harness report`
+ * writes it while this process exits (its messages go to report.log in the
+ * run folder). A one-case run then ends when its case does.
+ */
+function reportInBackground(runDir: string, baseline?: string): void {
+  try {
+    const log = openSync(join(runDir, 'report.log'), 'a');
+    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'ramdax-harness.js'), 'report', runDir, ...(baseline ? ['--baseline', baseline] : [])], { detached: true, stdio: ['ignore', log, log] });
+    child.unref();
+    closeSync(log);
+    process.stderr.write(`ramdax-harness: report ${join(runDir, 'report.html')} (metrics.csv and metrics.json beside it) is being written in the background (pid ${child.pid}; messages in report.log); \`ramdax-harness report ${runDir}\` writes it again\n`);
+  } catch (err) {
+    process.stderr.write(`ramdax-harness: warning: no report started (${err instanceof Error ? err.message : String(err)}); write it with: ramdax-harness report ${runDir}\n`);
+  }
 }
 
 /**
@@ -102,6 +124,7 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
  */
 async function reportOf(runDir: string, baseline?: string): Promise<void> {
   try {
+    const { writeReport } = await import('../report/write.js');
     const r = await writeReport(runDir, baseline);
     process.stderr.write(`ramdax-harness: report ${r.html} (${r.cases} case(s), ${r.metrics} metric(s)); metrics.csv and metrics.json beside it\n`);
   } catch (err) {

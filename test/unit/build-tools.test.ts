@@ -38,7 +38,7 @@ t.test('with apt: exactly the missing packages are installed, then checked again
   const h = fakeHost(['flex', 'ccache']);
   const r = await ensureBuildTools(silentLogger, { probe: h.probe, canApt: async () => true, installer: async (_l, p) => p.forEach((x) => h.installed.add(x)) });
   t.same(r.installed, ['flex', 'ccache']);
-  const none = await ensureBuildTools(silentLogger, { probe: h.probe, canApt: async () => true, installer: async () => t.fail('nothing to install') });
+  const none = await ensureBuildTools(silentLogger, { probe: h.probe, canApt: async () => true, installer: async () => void t.fail('nothing to install') });
   t.same(none.installed, [], 'a second call finds everything');
   const broken = fakeHost(['bison']);
   await t.rejects(ensureBuildTools(silentLogger, { probe: broken.probe, canApt: async () => true, installer: async () => undefined }), /still missing after apt-get install: bison/);
