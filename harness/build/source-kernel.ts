@@ -114,8 +114,10 @@ export async function ensureSourceKernel(
   const patchIds = patches.map((p) => ({ name: patchLabel(p, many.get(p.file)! > 1 && p.index > 1), content: p.content }));
 
   const requestPath = join(cacheDir, 'builds', 'requests', `${requestKey({ revision: src.revision, base: baseId, fragments, patches: patchIds, compiler: tc.compiler }).slice(0, 32)}.json`);
-  const hit = await readCached(requestPath);
-  if (hit) {
+  const found = await readCached(requestPath);
+  if (found) {
+    // The same inputs may have been built under another name (bisect, a command-line kernel): same bzImage, this name.
+    const hit = { ...found, name: def.name };
     await touchUsed(hit.dir);
     await setCurrent(hit);
     return { artifact: hit, cached: true };
@@ -147,7 +149,7 @@ export async function ensureSourceKernel(
     const key = buildKey({ revision: src.revision, patches: patchIds, config, compiler: tc.compiler });
     const dir = join(cacheDir, 'builds', buildDirName(def.name, key));
     const known = await readCached(join(dir, 'manifest.json'));
-    if (known) return { artifact: known, cached: true };
+    if (known) return { artifact: { ...known, name: def.name }, cached: true };
 
     const statsLog = join(objDir, 'ccache-stats.log');
     await rm(statsLog, { force: true });

@@ -18,7 +18,7 @@ export async function ensureAdhocKernels(adhoc: readonly AdhocKernel[], cacheDir
     log.step(`kernel ${k.name}: ${k.describe}`);
     for (const p of k.patches) log.info(`  patch ${patchLabel(p)}: ${p.subject} (sha256 ${p.sha256.slice(0, 12)}${p.patchId ? `, patch-id ${p.patchId.slice(0, 12)}` : ''})`);
     const { artifact, cached } = await ensureKernel(k.def, cacheDir, log, opts);
-    const a: KernelArtifact = { ...artifact, adhoc: { ref: k.ref, kind: k.kind } };
+    const a: KernelArtifact = { ...artifact, name: k.name, adhoc: { ref: k.ref, kind: k.kind } };
     await writeManifest(join(kernelRoot(cacheDir, k.name), 'current.json'), a);
     log.info(`  kernel ${k.name}: ${a.release}, vmlinuz sha256 ${a.sha256.vmlinuz?.slice(0, 12) ?? '?'}${cached ? ' (cached)' : ''}, ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     out.set(k.name, a);
