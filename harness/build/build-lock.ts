@@ -1,5 +1,6 @@
 import lockfile from 'proper-lockfile';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { HarnessError, infraError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -55,6 +56,7 @@ export async function withLock<T>(path: string, what: string, log: Logger, fn: (
       log.warn(`lock ${lockPath(path)} was lost (${err.message}); another build may now use the same tree`);
     },
   };
+  await mkdir(dirname(path), { recursive: true });
   let release: (() => Promise<void>) | undefined;
   let told = false;
   while (!release) {
