@@ -56,7 +56,8 @@ export function planGc(items: readonly GcItem[], p: GcPolicy): GcPlan {
   const pinned = new Set(items.filter((i) => i.parent && !removableIgnoringParent(i, p)).map((i) => i.parent!));
   const canGo = (i: GcItem) => removable(i) && !pinned.has(i.path);
 
-  for (const i of items) {
+  // Working trees before their object folders: a folder that goes with its tree is not listed twice.
+  for (const i of [...items].sort((a, b) => Number(a.parent !== undefined) - Number(b.parent !== undefined))) {
     if (!canGo(i)) continue;
     if (i.kind === 'legacy') removed.set(i.path, { item: i, why: 'left by an earlier harness layout' });
     else if (p.now - i.lastUsed > p.maxAgeMs) removed.set(i.path, { item: i, why: `unused for ${days(p.now - i.lastUsed)}` });
