@@ -56,9 +56,15 @@ export async function readPatchSeries(files: readonly string[]): Promise<SeriesP
         continue;
       }
       if (!hasDiff(part.text)) continue; // cover letter, or prose between patches
+      const paths = touchedPaths(part.text);
+      const unsafe = paths.find((q) => q.startsWith('/') || q.split('/').includes('..'));
+      if (unsafe) {
+        problems.push({ pos: { file, line: part.line, col: 1 }, message: `the patch touches '${unsafe}', outside the kernel tree` });
+        continue;
+      }
       index++;
       const content = Buffer.from(part.text);
-      out.push({ file, index, line: part.line, subject: mailSubject(part.text) ?? basename(file), content, sha256: sha256(content), paths: touchedPaths(part.text) });
+      out.push({ file, index, line: part.line, subject: mailSubject(part.text) ?? basename(file), content, sha256: sha256(content), paths });
     }
     if (index === 0 && !problems.some((p) => p.pos.file === file)) problems.push({ pos: { file, line: 1, col: 1 }, message: 'no patch in this file (no `diff --git` or ---/+++ hunk)' });
   }

@@ -175,8 +175,8 @@ export async function syncWorkTree(wt: WorkTree, source: SourceTree, patches: re
   const prev = await readState(wt.state);
   const populated = !prev || !(await exists(wt.src));
   const sameSource = !!prev && !populated && prev.source === source.dir && prev.kind === source.kind && !prev.syncing;
-  const nextOverlayPaths = new Set(patches.flatMap((p) => p.paths));
-  const overlayPaths = new Set([...nextOverlayPaths, ...Object.keys(sameSource || prev ? (prev?.overlay ?? {}) : {})]);
+  // Files either series touches are the overlay's business, not the mirror's.
+  const overlayPaths = new Set([...patches.flatMap((p) => p.paths), ...Object.keys(prev?.overlay ?? {})]);
 
   // A cache-owned tree never changes once unpacked: no need to look at it again.
   const immutable = sameSource && source.kind === 'cache';

@@ -96,12 +96,15 @@ t.test('readPatchSeries: bad input, all problems at once, file:line:col', async 
   const qp = join(dir, 'qp.eml');
   await writeFile(prose, 'just words\n');
   await writeFile(qp, `${formatPatch(1, 1, 'a.c', 's').replace('Subject:', 'Content-Transfer-Encoding: quoted-printable\nSubject:')}`);
-  const err = await readPatchSeries([prose, join(dir, 'missing.patch'), qp]).catch((e: unknown) => e);
+  const escape = join(dir, 'escape.patch');
+  await writeFile(escape, '--- a/../../etc/motd\n+++ b/../../etc/motd\n@@ -1 +1 @@\n-a\n+b\n');
+  const err = await readPatchSeries([prose, join(dir, 'missing.patch'), qp, escape]).catch((e: unknown) => e);
   t.ok(err instanceof InputError);
   const lines = String((err as Error).message).split('\n');
   t.same(lines, [
     `${prose}:1:1: no patch in this file (no \`diff --git\` or ---/+++ hunk)`,
     `${join(dir, 'missing.patch')}:1:1: cannot read the patch (ENOENT)`,
     `${qp}:1:1: this mail is quoted-printable-encoded; save the patch decoded (b4 am, git format-patch and most mail clients' "save as patch" do)`,
+    `${escape}:1:1: the patch touches '../../etc/motd', outside the kernel tree`,
   ]);
 });
