@@ -16,7 +16,7 @@ import { Teardown } from './teardown.js';
 import { Expectations } from './expect.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
 import { isConsoleOnly, runConsoleCase } from './console-case.js';
-import { currentKernel, type KernelArtifact } from '../setup/artifacts.js';
+import { currentKernel, kernelIdentity, type KernelArtifact } from '../setup/artifacts.js';
 import { capabilitiesOf } from '../setup/detect.js';
 
 /** The case's kernel when it takes the console path; undefined otherwise (or when it is not set up: the SSH path reports that). */
@@ -166,7 +166,7 @@ function newResult(c: Case, runDir: string, dir: string): CaseResult {
 
 function describeBoot(result: CaseResult, inputs: Machine['inputs'], machine: Scenario['machine']): void {
   const k = inputs.kernel;
-  result.kernel = { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: k.kind ?? 'debian', capabilities: capabilitiesOf(k) };
+  result.kernel = { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: k.kind ?? 'debian', capabilities: capabilitiesOf(k), ...kernelIdentity(k) };
   result.image = { name: inputs.image.name, sha256: inputs.image.sha256, rootfs: inputs.image.rootfs };
   result.accel = inputs.accel;
   result.machine = machineRecord(machine);

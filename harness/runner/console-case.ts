@@ -13,7 +13,7 @@ import { formatDuration } from '../common/units.js';
 import type { CaseResult, PointResult, Status } from '../results/model.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import type { Scenario } from '../scenario/load.js';
-import type { KernelArtifact } from '../setup/artifacts.js';
+import { kernelIdentity, type KernelArtifact } from '../setup/artifacts.js';
 import { parseProbeOutput, ramdaxReason, sshGap, type KernelCapabilities, type ProbeReport } from '../setup/capabilities.js';
 import { capabilitiesOf } from '../setup/detect.js';
 import { consoleCmdline, consoleVmSpec, ensureProbeInitramfs } from '../setup/probe.js';
@@ -74,7 +74,7 @@ export async function runConsoleCase(
   const caps = capabilitiesOf(kernel);
   const t0 = Date.now();
   const cmdline = consoleCmdline([...s.memmap.map(formatMemmapArg), ...s.cmdline]);
-  result.kernel = { name: kernel.name, release: kernel.release, source: kernel.source, sha256: kernel.sha256, ramdax: kernel.ramdax, kind: kernel.kind ?? 'debian', capabilities: caps };
+  result.kernel = { name: kernel.name, release: kernel.release, source: kernel.source, sha256: kernel.sha256, ramdax: kernel.ramdax, kind: kernel.kind ?? 'debian', capabilities: caps, ...kernelIdentity(kernel) };
   result.cmdline = cmdline;
   result.accel = { accel: 'tcg', reason: s.machine.icount === undefined ? 'console-only boot' : `console-only boot; machine.icount: ${s.machine.icount}` };
   result.machine = machineRecord(s.machine);
