@@ -19,11 +19,12 @@ const Params = z
     seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
     /** all: the whole device; edges: its first and last `edge` bytes; or { offset, length }. */
     extent: z.union([z.enum(['all', 'edges']), z.object({ offset: Size, length: Size.refine((n) => n > 0, 'length must be positive') }).strict()]).default('all'),
-    edge: Size.refine((n) => n > 0, 'edge must be positive').default(4096),
+    /** Bytes at each end for `extent: edges` (default: one block). */
+    edge: Size.refine((n) => n > 0, 'edge must be positive').optional(),
     /** Bytes per self-describing block (header + position-dependent payload). */
     block: PowerOfTwoSize.refine((n) => n >= 512 && n <= 1024 ** 2, 'block is a power of two from 512 to 1M').default(4096),
     /** When to read everything back, in order: right away, after rebinding ramdax, after a warm reboot, a power cycle, a kexec. */
-    verify: z.union([z.enum(CHECKPOINTS), z.array(z.enum(CHECKPOINTS))]).default(['after-write']).transform((v) => (typeof v === 'string' ? [v] : v)),
+    verify: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.enum(CHECKPOINTS, { error: `a checkpoint is one of ${CHECKPOINTS.join(', ')}` }))).default(['after-write']),
     /** Label areas: check (against the last data step's, and unchanged by this one), fresh (only unchanged by this one), ignore. */
     labels: z.enum(['check', 'fresh', 'ignore']).default('check'),
   })
@@ -40,12 +41,12 @@ const Params = z
       mult(p.extent.offset, ['extent', 'offset']);
       mult(p.extent.length, ['extent', 'length']);
     }
-    if (p.extent === 'edges') mult(p.edge, ['edge']);
+    if (p.extent === 'edges' && p.edge !== undefined) mult(p.edge, ['edge']);
   });
 type Params = z.output<typeof Params>;
 
 const extentText = (p: Params) =>
-  p.extent === 'all' ? '' : p.extent === 'edges' ? ` edges (${formatSize(p.edge)} each)` : ` ${formatSize(p.extent.length)} at ${formatSize(p.extent.offset)}`;
+  p.extent === 'all' ? '' : p.extent === 'edges' ? ` edges (${formatSize(p.edge ?? p.block)} each)` : ` ${formatSize(p.extent.length)} at ${formatSize(p.extent.offset)}`;
 
 /**
  * Fill a namespace with a position-dependent pattern (every block carries the
@@ -78,7 +79,7 @@ export const fillStep: StepKind<Params> = {
       await refuseMounted(r, ctx, [p.namespace], 'filling it would overwrite the file system');
       const t = targetOf(p.namespace, ns);
       const size = await deviceSize(r, t);
-      const ranges = extentBlocks(p.extent, Math.floor(size / p.block), p.block, p.edge);
+      const ranges = extentBlocks(p.extent, Math.floor(size / p.block), p.block, p.edge ?? p.block);
       if (typeof ranges === 'string') throw new StepFailure(`${t.path} (${size} bytes): ${ranges}`);
       const rec: FillRecord = ns.fill ?? { bs: p.block, name: p.namespace, tag: tagOf(p.namespace), layers: [] };
       const layers: Layer[] = ranges.map(([first, end]) => ({ first, end, seed: p.seed, by }));
@@ -91,7 +92,8 @@ export const fillStep: StepKind<Params> = {
       for (const cp of p.verify) {
         const words = CHECKPOINT_WORDS[cp];
         await passCheckpoint(r, ctx, cp);
-        failOn([await labels.check(words), await verifyData(r, ctx, p.namespace, words)]);
+        // Right after the write the labels were just compared.
+        failOn([cp === 'after-write' ? undefined : await labels.check(words), await verifyData(r, ctx, p.namespace, words)]);
       }
       labels.commit(`'${by}'`);
     }),
