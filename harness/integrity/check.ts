@@ -1,7 +1,8 @@
 /**
  * The checks `fill` and `verify` share: label areas against the case's
  * baseline, a namespace's data against what was written, and the checkpoints
- * that come between (rebind, warm reboot, power cycle, kexec).
+ * that come between (rebind, warm reboot, power cycle, kexec). Each pass is
+ * one run of the guest tool: label areas, pattern jobs, label areas again.
  */
 import { metric } from '../perf/metrics.js';
 import { bindE820, busShape, readBus } from '../steps/bind.js';
@@ -10,19 +11,19 @@ import { StepFailure } from '../steps/recorder.js';
 import type { RebootMethod, StepContext } from '../steps/types.js';
 import { describeReport } from './describe.js';
 import { mountPoint, physOf, refindNamespaces, targetOf } from './device.js';
-import { compareLabels, snapshotLabels, type LabelSnapshot } from './labels.js';
-import { blocksIn, segmentsOf, type FillRecord } from './pattern.js';
-import { runTool, type ToolReport } from './tool.js';
+import { compareLabels, digest, type LabelSnapshot } from './labels.js';
+import { blocksIn, segmentsOf, type Layer } from './pattern.js';
+import type { PatternJob, ToolReport } from './tool.js';
 
 export type LabelMode = 'check' | 'fresh' | 'ignore';
 
 /**
- * The label areas around one step: `begin` compares them with the baseline an
- * earlier data step left (unless `fresh`), `check` compares them with the
- * state at `begin`, `commit` leaves the last state as the next baseline.
+ * The label areas around one step: the first snapshot is compared with the
+ * baseline an earlier data step left (unless `fresh`), later ones with the
+ * first; `commit` leaves the last as the next baseline.
  */
 export class LabelGuard {
-  private start?: LabelSnapshot;
+  private first?: LabelSnapshot;
   private last?: LabelSnapshot;
 
   constructor(
@@ -31,29 +32,35 @@ export class LabelGuard {
     private readonly mode: LabelMode,
   ) {}
 
-  async begin(): Promise<void> {
-    if (this.mode === 'ignore') return;
-    this.start = this.last = await snapshotLabels(this.r);
-    this.r.details.labels = Object.fromEntries([...this.start].map(([d, b]) => [d, { bytes: b.length }]));
-    const base = this.ctx.integrity?.labels;
-    if (this.mode === 'check' && base) {
-      const changes = compareLabels(base.snapshot, this.start);
-      if (changes.length) throw new StepFailure(`label area changed since ${base.by}, with no namespace step in between: ${changes.join(' | ')}`, { labelChanges: changes });
-    }
+  get enabled(): boolean {
+    return this.mode !== 'ignore';
   }
 
-  /** Problems (one per DIMM) when the labels differ from what they were at `begin`. */
-  async check(when: string): Promise<string | undefined> {
-    if (this.mode === 'ignore' || !this.start) return undefined;
-    this.last = await snapshotLabels(this.r);
-    const changes = compareLabels(this.start, this.last);
+  /** The step's first snapshot: a message when the labels changed since the last data step. */
+  start(snap: LabelSnapshot): string | undefined {
+    if (!this.enabled) return undefined;
+    this.first = this.last = snap;
+    this.r.details.labels = Object.fromEntries([...snap].map(([d, b]) => [d, { bytes: b.length, sha256: digest(b) }]));
+    const base = this.ctx.integrity?.labels;
+    if (this.mode !== 'check' || !base) return undefined;
+    const changes = compareLabels(base.snapshot, snap);
+    if (changes.length === 0) return undefined;
+    this.r.details.labelChanges = changes;
+    return `label area changed since ${base.by}, with no namespace step in between: ${changes.join(' | ')}`;
+  }
+
+  /** A later snapshot of the same step: a message when it differs from the first. */
+  compare(snap: LabelSnapshot, when: string): string | undefined {
+    if (!this.enabled || !this.first) return undefined;
+    this.last = snap;
+    const changes = compareLabels(this.first, snap);
     if (changes.length === 0) return undefined;
     this.r.details.labelChanges = changes;
     return `label area changed ${when}: ${changes.join(' | ')}`;
   }
 
   commit(by: string): void {
-    if (this.mode === 'ignore' || !this.last || !this.ctx.integrity) return;
+    if (!this.enabled || !this.last || !this.ctx.integrity) return;
     this.ctx.integrity.labels = { snapshot: this.last, by };
   }
 }
@@ -64,46 +71,48 @@ export function failOn(problems: (string | undefined)[]): void {
   if (real.length) throw new StepFailure(real.join(' | '));
 }
 
-/** A rate in MiB/s from bytes and seconds of guest time (none for instants). */
-function rate(bytes: number, seconds: number): number | undefined {
-  return seconds > 0 ? bytes / 1024 ** 2 / seconds : undefined;
-}
-
-/** Write a namespace's newest layers; returns the tool's report. */
-export async function writeLayers(r: StepRecorder, ctx: StepContext, name: string, rec: FillRecord, fresh: FillRecord['layers']): Promise<ToolReport> {
-  const ns = ctx.namespaces.get(name)!;
-  const t = targetOf(name, ns);
-  const report = await runTool(r, { op: 'write', dev: t.path, dax: t.dax, bs: rec.bs, name: rec.name, tag: rec.tag, segments: segmentsOf(fresh) });
-  const mibs = rate(report.done!.bytes, report.done!.seconds);
-  if (mibs !== undefined) r.metrics.push(metric('fill:write', 'MiB/s', 'higher', [mibs], keyOf(ns.mode, ns.align, report.done!.bytes, rec.bs, t.dax)));
-  return report;
-}
-
-const keyOf = (mode: string, align: number | undefined, bytes: number, bs: number, dax: boolean) => ({ step: 'fill', mode, align: align ?? null, bytes, bs, dax });
-
-/** Verify everything the fills of `name` wrote; a message when blocks are wrong. */
-export async function verifyData(r: StepRecorder, ctx: StepContext, name: string, when: string): Promise<string | undefined> {
+/** A write or verify job for a filled namespace: its newest layers, or everything it holds. */
+export function patternJob(ctx: StepContext, name: string, op: PatternJob['op'], layers?: Layer[]): PatternJob {
   const ns = ctx.namespaces.get(name);
   if (!ns) throw new StepFailure(`namespace '${name}' does not exist (was it created, or destroyed since?)`);
   const rec = ns.fill;
   if (!rec) throw new StepFailure(`namespace '${name}' was never filled`);
   const t = targetOf(name, ns);
-  const segments = segmentsOf(rec.layers);
-  const report = await runTool(r, { op: 'verify', dev: t.path, dax: t.dax, bs: rec.bs, name: rec.name, tag: rec.tag, segments, max: 16 });
+  return { op, dev: t.path, dax: t.dax, bs: rec.bs, name: rec.name, tag: rec.tag, segments: segmentsOf(layers ?? rec.layers) };
+}
+
+const keyOf = (ctx: StepContext, name: string, job: PatternJob, bytes: number) => {
+  const ns = ctx.namespaces.get(name)!;
+  return { step: 'fill', mode: ns.mode, align: ns.align ?? null, bytes, bs: job.bs, dax: job.dax };
+};
+
+/** Record a write job's rate (MiB/s of guest time). */
+export function noteWrite(r: StepRecorder, ctx: StepContext, name: string, job: PatternJob, report: ToolReport): void {
+  const d = report.done!;
+  r.details.written = { bytes: d.bytes, seconds: d.seconds };
+  if (d.seconds > 0) r.metrics.push(metric('fill:write', 'MiB/s', 'higher', [d.bytes / 1024 ** 2 / d.seconds], keyOf(ctx, name, job, d.bytes)));
+}
+
+/**
+ * Judge a verify job: keep what it found in the details (every wrong block
+ * it described, the bad ranges) and its rate; a message naming the
+ * namespace, blocks and offsets when blocks are wrong.
+ */
+export async function judgeVerify(r: StepRecorder, ctx: StepContext, name: string, job: PatternJob, report: ToolReport, when: string): Promise<string | undefined> {
+  const ns = ctx.namespaces.get(name)!;
   const done = report.done!;
   const phys = done.bad ? await physOf(r, ns) : undefined;
-  const entry = { namespace: name, dev: ns.dev, device: t.path, when, blocks: blocksIn(segments), bad: done.bad, seconds: done.seconds, ...(done.bad ? { ranges: done.ranges, badBlocks: report.bad, phys } : {}) };
+  const entry = { namespace: name, dev: ns.dev, device: job.dev, when, blocks: blocksIn(job.segments), bad: done.bad, seconds: done.seconds, ...(done.bad ? { ranges: done.ranges, badBlocks: report.bad, phys } : {}) };
   ((r.details.verified ??= []) as unknown[]).push(entry);
-  const mibs = rate(done.bytes, done.seconds);
-  if (mibs !== undefined) r.metrics.push(metric('fill:verify', 'MiB/s', 'higher', [mibs], keyOf(ns.mode, ns.align, done.bytes, rec.bs, t.dax)));
-  return describeReport(report, { name, dev: ns.dev, path: t.path, phys }, rec, when);
+  if (done.seconds > 0) r.metrics.push(metric('fill:verify', 'MiB/s', 'higher', [done.bytes / 1024 ** 2 / done.seconds], keyOf(ctx, name, job, done.bytes)));
+  return describeReport(report, { name, dev: ns.dev, path: job.dev, phys }, ns.fill!, when);
 }
 
 /** Fail early when a namespace's block device is mounted: a fill would wreck its file system, a rebind would pull it away. */
 export async function refuseMounted(r: StepRecorder, ctx: StepContext, names: string[], why: string): Promise<void> {
   for (const name of names) {
     const ns = ctx.namespaces.get(name);
-    if (!ns) continue;
+    if (!ns?.blockdev) continue;
     const at = await mountPoint(r, targetOf(name, ns));
     if (at) throw new StepFailure(`namespace '${name}' (${ns.blockdev}) is mounted at ${at}: ${why}`);
   }

@@ -20,13 +20,14 @@ export function targetOf(name: string, ns: NamespaceInfo): Target {
   throw new StepFailure(`namespace '${name}' (${ns.dev}, ${ns.mode}) has neither a block nor a devdax device to fill`);
 }
 
-/** Bytes of the device (blockdev --getsize64, or the dax device's size in sysfs). */
-export async function deviceSize(r: StepRecorder, t: Target): Promise<number> {
-  const cmd = t.dax ? `cat ${command(`/sys/bus/dax/devices/${t.path.slice(5)}/size`)}` : command('blockdev', '--getsize64', t.path);
-  const out = (await r.sh(cmd)).stdout.trim();
-  const n = Number(out);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new StepFailure(`cannot tell the size of ${t.path}: '${out}'`);
-  return n;
+/** Size in bytes and mount point (if any) of the device, in one guest command. */
+export async function probeTarget(r: StepRecorder, t: Target): Promise<{ size: number; mountedAt?: string }> {
+  const size = t.dax ? `cat ${command(`/sys/bus/dax/devices/${t.path.slice(5)}/size`)}` : command('blockdev', '--getsize64', t.path);
+  const mounts = t.dax ? '' : `awk -v d=${command(t.path)} '$1 == d {print "mounted " $2; exit}' /proc/mounts; `;
+  const out = (await r.sh(`${mounts}echo "size $(${size})"`)).stdout;
+  const n = Number(/^size (\S*)$/m.exec(out)?.[1]);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new StepFailure(`cannot tell the size of ${t.path}: '${out.trim()}'`);
+  return { size: n, mountedAt: /^mounted (.*)$/m.exec(out)?.[1] };
 }
 
 /**

@@ -1,69 +1,14 @@
 /**
- * Label isolation: every DIMM's label area (`ndctl read-labels`), read before
- * and after data is written. Data steps must leave it byte for byte as it was;
+ * Label isolation: every DIMM's label area (read by the fill tool with the
+ * ioctls `ndctl read-labels` uses), before and after data is written. Data steps must leave it byte for byte as it was;
  * only namespace changes may alter it. The comparison and the naming of what
  * changed (index block, label slot) are pure.
  */
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
-import { command } from '../common/shell-quote.js';
-import { asArray } from '../steps/ndctl.js';
-import type { StepRecorder } from '../steps/recorder.js';
-import { StepFailure } from '../steps/recorder.js';
 import { hex } from './pattern.js';
 
 /** Label areas by DIMM (nmem0 → its bytes). */
 export type LabelSnapshot = Map<string, Buffer>;
-
-const DIMM = /^nmem\d+$/;
-
-/**
- * One guest command that prints `nmemN <base64 of gzip of the label area>` per
- * DIMM (`ERROR <why>` instead when ndctl cannot read it). gzip: a 128 KiB label
- * area is mostly zeros, so each line stays a few KiB.
- */
-export function readLabelsCommand(dimms: string[]): string {
-  const each = dimms.map(
-    (d) =>
-      `printf '%s ' ${command(d)}; if ndctl read-labels ${command(d)} -o /tmp/harness-labels.bin >/dev/null 2>/tmp/harness-labels.err; then gzip -c /tmp/harness-labels.bin | base64 -w0; else printf 'ERROR %s' "$(tail -n1 /tmp/harness-labels.err)"; fi; echo`,
-  );
-  return [...each, 'rm -f /tmp/harness-labels.bin /tmp/harness-labels.err'].join('\n');
-}
-
-/** Parse the command's output (pure). */
-export function parseLabels(stdout: string): { labels: LabelSnapshot; errors: string[] } {
-  const labels: LabelSnapshot = new Map();
-  const errors: string[] = [];
-  for (const line of stdout.split('\n')) {
-    const m = /^(nmem\d+) (.*)$/.exec(line.trim());
-    if (!m) continue;
-    if (m[2]!.startsWith('ERROR')) {
-      errors.push(`${m[1]}: ndctl read-labels failed: ${m[2]!.slice(6) || 'no message'}`);
-      continue;
-    }
-    try {
-      labels.set(m[1]!, gunzipSync(Buffer.from(m[2]!, 'base64')));
-    } catch {
-      errors.push(`${m[1]}: the label area did not arrive intact`);
-    }
-  }
-  return { labels, errors };
-}
-
-/** Read every ramdax DIMM's label area. */
-export async function snapshotLabels(r: StepRecorder): Promise<LabelSnapshot> {
-  const listed = await r.json<{ dev: string }[] | { dev: string }>('ndctl list -D -b ramdax');
-  const dimms = asArray(listed)
-    .map((d) => d.dev)
-    .filter((d) => DIMM.test(d))
-    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
-  if (dimms.length === 0) return new Map();
-  const res = await r.sh(readLabelsCommand(dimms));
-  const { labels, errors } = parseLabels(res.stdout);
-  if (errors.length) throw new StepFailure(`cannot read the label areas: ${errors.join('; ')}`);
-  for (const d of dimms) if (!labels.has(d)) throw new StepFailure(`cannot read the label area of ${d}: no output`);
-  return labels;
-}
 
 export const digest = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

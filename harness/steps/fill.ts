@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { formatSize } from '../common/units.js';
-import { CHECKPOINT_REBOOT, CHECKPOINT_WORDS, failOn, LabelGuard, passCheckpoint, refuseMounted, verifyData, writeLayers, type Checkpoint } from '../integrity/check.js';
-import { deviceSize, targetOf } from '../integrity/device.js';
-import { extentBlocks, tagOf, type FillRecord, type Layer } from '../integrity/pattern.js';
+import { CHECKPOINT_REBOOT, CHECKPOINT_WORDS, failOn, judgeVerify, LabelGuard, noteWrite, passCheckpoint, patternJob, type Checkpoint } from '../integrity/check.js';
+import { probeTarget, targetOf } from '../integrity/device.js';
+import { extentBlocks, tagOf, type Layer } from '../integrity/pattern.js';
+import { runTool, type Job } from '../integrity/tool.js';
 import { PowerOfTwoSize, Size } from '../scenario/types.js';
 import { runBody, StepFailure } from './recorder.js';
 import type { RebootMethod, StepKind } from './types.js';
@@ -71,30 +72,38 @@ export const fillStep: StepKind<Params> = {
   reboots: (p) => (p.verify ?? []).map((c: Checkpoint) => CHECKPOINT_REBOOT[c]).filter((m): m is RebootMethod => m !== undefined),
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
-      const by = ctx.stepName ?? fillStep.title(p);
+      const by = `'${ctx.stepName ?? fillStep.title(p)}'`;
       const ns = ctx.namespaces.get(p.namespace);
       if (!ns) throw new StepFailure(`namespace '${p.namespace}' does not exist (was it created, or destroyed since?)`);
-      const labels = new LabelGuard(ctx, r, p.labels);
-      await labels.begin();
-      await refuseMounted(r, ctx, [p.namespace], 'filling it would overwrite the file system');
       const t = targetOf(p.namespace, ns);
-      const size = await deviceSize(r, t);
+      const { size, mountedAt } = await probeTarget(r, t);
+      if (mountedAt) throw new StepFailure(`namespace '${p.namespace}' (${ns.blockdev}) is mounted at ${mountedAt}: filling it would overwrite the file system`);
       const ranges = extentBlocks(p.extent, Math.floor(size / p.block), p.block, p.edge ?? p.block);
       if (typeof ranges === 'string') throw new StepFailure(`${t.path} (${size} bytes): ${ranges}`);
-      const rec: FillRecord = ns.fill ?? { bs: p.block, name: p.namespace, tag: tagOf(p.namespace), layers: [] };
       const layers: Layer[] = ranges.map(([first, end]) => ({ first, end, seed: p.seed, by }));
       Object.assign(r.details, { device: t.path, deviceBytes: size, blocks: ranges, seed: p.seed, bs: p.block });
-      const written = await writeLayers(r, ctx, p.namespace, rec, layers);
-      r.details.written = { bytes: written.done!.bytes, seconds: written.done!.seconds };
-      rec.layers.push(...layers);
-      ns.fill = rec;
-      failOn([await labels.check('while the data was written')]);
-      for (const cp of p.verify) {
+      ns.fill ??= { bs: p.block, name: p.namespace, tag: tagOf(p.namespace), layers: [] };
+      const write = patternJob(ctx, p.namespace, 'write', layers);
+      ns.fill.layers.push(...layers);
+      const labels = new LabelGuard(ctx, r, p.labels);
+      const lab: Job[] = labels.enabled ? [{ op: 'labels' }] : [];
+      const rest = p.verify[0] === 'after-write' ? p.verify.slice(1) : p.verify;
+      const verify = p.verify[0] === 'after-write' ? [patternJob(ctx, p.namespace, 'verify')] : [];
+      // One tool run: labels, write, labels, read back.
+      const jobs: Job[] = [...lab, write, ...lab, ...verify];
+      const run = await runTool(r, jobs);
+      const wi = lab.length;
+      noteWrite(r, ctx, p.namespace, write, run.patterns.get(wi)!);
+      const problems = [labels.start(run.labels.get(0) ?? new Map()), labels.compare(run.labels.get(wi + 1) ?? new Map(), 'while the data was written')];
+      if (verify[0]) problems.push(await judgeVerify(r, ctx, p.namespace, verify[0], run.patterns.get(jobs.length - 1)!, CHECKPOINT_WORDS['after-write']));
+      failOn(problems);
+      for (const cp of rest) {
         const words = CHECKPOINT_WORDS[cp];
         await passCheckpoint(r, ctx, cp);
-        // Right after the write the labels were just compared.
-        failOn([cp === 'after-write' ? undefined : await labels.check(words), await verifyData(r, ctx, p.namespace, words)]);
+        const job = patternJob(ctx, p.namespace, 'verify');
+        const again = await runTool(r, [job, ...lab]);
+        failOn([labels.compare(again.labels.get(1) ?? new Map(), words), await judgeVerify(r, ctx, p.namespace, job, again.patterns.get(0)!, words)]);
       }
-      labels.commit(`'${by}'`);
+      labels.commit(by);
     }),
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { failOn, LabelGuard, verifyData } from '../integrity/check.js';
+import { failOn, judgeVerify, LabelGuard, patternJob } from '../integrity/check.js';
+import { runTool, type Job } from '../integrity/tool.js';
 import { refindNamespaces } from '../integrity/device.js';
 import { NsName } from './fill.js';
 import { runBody, StepFailure } from './recorder.js';
@@ -23,7 +24,8 @@ type Params = z.output<typeof Params>;
 export const verifyStep: StepKind<Params> = {
   kind: 'verify',
   summary: 'read back what earlier fill steps wrote (namespaces found again by uuid) and compare the label areas with the last data step',
-  schema: Params as unknown as z.ZodType<Params, unknown>,
+  // `verify: [a, b]` is short for `verify: { namespace: [a, b] }`.
+  schema: z.preprocess((v) => (Array.isArray(v) ? { namespace: v } : v), Params) as unknown as z.ZodType<Params, unknown>,
   shorthand: (namespace) => ({ namespace }),
   title: (p) => `verify ${p.namespace === 'all' ? 'every filled namespace' : p.namespace.join(', ')}`,
   uses: (p) => (p.namespace === 'all' ? [] : p.namespace.map((name, i) => ({ name, param: typeof p.namespace === 'string' ? 'namespace' : ['namespace', i], filled: true }))),
@@ -31,18 +33,15 @@ export const verifyStep: StepKind<Params> = {
     runBody(ctx, async (r) => {
       const names = p.namespace === 'all' ? [...ctx.namespaces].filter(([, ns]) => ns.fill).map(([n]) => n) : p.namespace;
       if (names.length === 0) throw new StepFailure('no namespace has been filled yet');
+      const missing = names.find((n) => !ctx.namespaces.get(n)?.fill);
+      if (missing) throw new StepFailure(`namespace '${missing}' was never filled, or was destroyed since`);
+      await refindNamespaces(r, new Map(names.map((n) => [n, ctx.namespaces.get(n)!])), 'since they were filled');
       const labels = new LabelGuard(ctx, r, p.labels);
-      const labelProblem = await labels.begin().then(
-        () => undefined,
-        (err: unknown) => {
-          if (err instanceof StepFailure) return err.message;
-          throw err;
-        },
-      );
-      const sub = new Map(names.map((n) => [n, ctx.namespaces.get(n)!]).filter(([, ns]) => ns !== undefined) as [string, NonNullable<ReturnType<typeof ctx.namespaces.get>>][]);
-      await refindNamespaces(r, sub, 'since they were filled');
-      const problems: (string | undefined)[] = [labelProblem];
-      for (const name of names) problems.push(await verifyData(r, ctx, name, 'on verify'));
+      const lab: Job[] = labels.enabled ? [{ op: 'labels' }] : [];
+      const jobs = names.map((n) => patternJob(ctx, n, 'verify'));
+      const run = await runTool(r, [...lab, ...jobs]);
+      const problems = [labels.start(run.labels.get(0) ?? new Map())];
+      for (const [i, n] of names.entries()) problems.push(await judgeVerify(r, ctx, n, jobs[i]!, run.patterns.get(lab.length + i)!, 'on verify'));
       failOn(problems);
       labels.commit(`'${ctx.stepName ?? verifyStep.title(p)}'`);
     }),

@@ -3,10 +3,10 @@
  * tool's report, how a wrong block is named, label areas compared and named.
  */
 import t from 'tap';
-import { gzipSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { describeBlock, describeReport, rangesText } from '../../harness/integrity/describe.js';
 import { physStart } from '../../harness/integrity/device.js';
-import { compareLabels, diffRanges, labelRegion, parseLabels, readIndexes, readLabelsCommand } from '../../harness/integrity/labels.js';
+import { compareLabels, diffRanges, labelRegion, readIndexes } from '../../harness/integrity/labels.js';
 import { extentBlocks, layerOf, segmentsOf, tagOf, type FillRecord } from '../../harness/integrity/pattern.js';
 import { parseToolOutput, type BadBlock } from '../../harness/integrity/tool.js';
 
@@ -46,23 +46,34 @@ t.test('tagOf: the crc32 of the name, stable', async (t) => {
 // ---------------------------------------------------------------- the tool's report
 
 const TOOL_OUT = [
-  '{"event":"start","op":"verify","dev":"/dev/pmem0","size":8388608,"blocks":2048,"bs":4096}',
-  '{"event":"bad","block":5,"offset":20480,"seed":7,"diffBytes":1024,"firstDiff":0,"lastDiff":4093,"got":"00000000000000000000000000000000","want":"52445846494c4c01706d000000000000","found":{"kind":"zeros"}}',
-  '{"event":"bad","block":1234,"offset":5054464,"seed":7,"diffBytes":508,"firstDiff":32,"lastDiff":4082,"got":"4d0000000000000000d0040000000000","want":"d20400000000000000204d0000000000","found":{"kind":"block","name":"pm","seed":7,"block":77,"offset":315392,"tag":1234,"intact":true}}',
-  '{"event":"bad","block":2000,"offset":8192000,"seed":7,"diffBytes":1,"firstDiff":100,"lastDiff":100,"got":"5500000007000000d204000000007d00","want":"0000000007000000d204000000007d00","found":{"kind":"block","name":"pm","seed":7,"block":2000,"offset":8192000,"tag":1234,"intact":false,"diffBytes":1,"firstDiff":100,"got":"5500000007000000d204000000007d00","want":"0000000007000000d204000000007d00"}}',
-  '{"event":"done","op":"verify","blocks":2048,"bytes":8388608,"bad":4,"ranges":[[5,7],[1234,1235],[2000,2001]],"moreRanges":0,"seconds":0.134}',
+  '{"job":1,"event":"start","op":"verify","dev":"/dev/pmem0","size":8388608,"blocks":2048,"bs":4096}',
+  '{"job":1,"event":"bad","block":5,"offset":20480,"seed":7,"diffBytes":1024,"firstDiff":0,"lastDiff":4093,"got":"00000000000000000000000000000000","want":"52445846494c4c01706d000000000000","found":{"kind":"zeros"}}',
+  '{"job":1,"event":"bad","block":1234,"offset":5054464,"seed":7,"diffBytes":508,"firstDiff":32,"lastDiff":4082,"got":"4d0000000000000000d0040000000000","want":"d20400000000000000204d0000000000","found":{"kind":"block","name":"pm","seed":7,"block":77,"offset":315392,"tag":1234,"intact":true}}',
+  '{"job":1,"event":"bad","block":2000,"offset":8192000,"seed":7,"diffBytes":1,"firstDiff":100,"lastDiff":100,"got":"5500000007000000d204000000007d00","want":"0000000007000000d204000000007d00","found":{"kind":"block","name":"pm","seed":7,"block":2000,"offset":8192000,"tag":1234,"intact":false,"diffBytes":1,"firstDiff":100,"got":"5500000007000000d204000000007d00","want":"0000000007000000d204000000007d00"}}',
+  '{"job":1,"event":"done","op":"verify","blocks":2048,"bytes":8388608,"bad":4,"ranges":[[5,7],[1234,1235],[2000,2001]],"moreRanges":0,"seconds":0.134}',
 ].join('\n');
 
-t.test('parseToolOutput: events into a report; anything else is an error', async (t) => {
+t.test('parseToolOutput: events into per-job reports; anything else is an error', async (t) => {
   const r = parseToolOutput(`${TOOL_OUT}\n`);
-  t.equal(r.size, 8388608);
-  t.equal(r.bad.length, 3);
-  t.same(r.done, { blocks: 2048, bytes: 8388608, bad: 4, ranges: [[5, 7], [1234, 1235], [2000, 2001]], moreRanges: 0, seconds: 0.134 });
+  const p = r.patterns.get(1)!;
+  t.equal(p.size, 8388608);
+  t.equal(p.bad.length, 3);
+  t.same(p.done, { blocks: 2048, bytes: 8388608, bad: 4, ranges: [[5, 7], [1234, 1235], [2000, 2001]], moreRanges: 0, seconds: 0.134 });
   t.equal(r.error, undefined);
   t.match(parseToolOutput('Traceback (most recent call last):\n').error, /unexpected output from the fill tool: Traceback/);
-  t.equal(parseToolOutput('{"event":"error","message":"cannot open /dev/pmem9: [Errno 2]"}').error, 'cannot open /dev/pmem9: [Errno 2]');
-  t.equal(parseToolOutput('{"event":"start","op":"verify","dev":"/dev/x","size":1,"blocks":1,"bs":4096}').done, undefined, 'no done event: the tool died');
-  t.match(parseToolOutput('{"event":"bad","block":"x"}').error, /unexpected output/, 'a malformed event is not silently dropped');
+  t.equal(parseToolOutput('{"job":0,"event":"error","message":"cannot open /dev/pmem9: [Errno 2]"}').error, 'cannot open /dev/pmem9: [Errno 2]');
+  t.equal(parseToolOutput('{"job":0,"event":"start","op":"verify","dev":"/dev/x","size":1,"blocks":1,"bs":4096}').patterns.get(0)?.done, undefined, 'no done event: the tool died');
+  t.match(parseToolOutput('{"job":0,"event":"bad","block":"x"}').error, /unexpected output/, 'a malformed event is not silently dropped');
+});
+
+t.test('parseToolOutput: label areas, zlib or raw, checked for size', async (t) => {
+  const area = labelArea();
+  const line = (job: number, dimm: string, enc: string, data: Buffer, size = area.length) => JSON.stringify({ job, event: 'labels', dimm, size, enc, data: data.toString('base64') });
+  const r = parseToolOutput([line(0, 'nmem0', 'zlib', deflateSync(area)), line(0, 'nmem1', 'raw', area), line(2, 'nmem0', 'zlib', deflateSync(area))].join('\n'));
+  t.ok(r.labels.get(0)?.get('nmem0')?.equals(area), 'zlib round-trips');
+  t.ok(r.labels.get(0)?.get('nmem1')?.equals(area), 'raw round-trips');
+  t.same([...r.labels.keys()], [0, 2], 'one snapshot per labels job');
+  t.equal(parseToolOutput(line(0, 'nmem0', 'raw', area, 999)).error, 'the label area of nmem0 did not arrive intact');
 });
 
 const rec: FillRecord = { bs: 4096, name: 'pm', tag: 1234, layers: [{ first: 0, end: 2048, seed: 7, by: "'fill pm'" }] };
@@ -70,7 +81,7 @@ const subject = { name: 'pm', dev: 'namespace0.0', path: '/dev/pmem0' };
 const bad = (over: Partial<BadBlock>): BadBlock => ({ block: 1234, offset: 0x4d2000, seed: 7, diffBytes: 508, firstDiff: 32, lastDiff: 4082, got: '00', want: '11', found: { kind: 'unknown' }, ...over });
 
 t.test('describeBlock names the block, its offset and what it holds', async (t) => {
-  const [zeros, moved, flipped] = parseToolOutput(TOOL_OUT).bad;
+  const [zeros, moved, flipped] = parseToolOutput(TOOL_OUT).patterns.get(1)!.bad;
   t.equal(describeBlock(moved!, subject, rec), 'block 1234 at offset 0x4d2000 holds the data of block 77 (offset 0x4d000)');
   t.equal(describeBlock(moved!, { ...subject, phys: 0x100000000 }, rec), 'block 1234 at offset 0x4d2000 (phys 0x1004d2000) holds the data of block 77 (offset 0x4d000)');
   t.equal(describeBlock(zeros!, subject, rec), 'block 5 at offset 0x5000 reads back as zeros');
@@ -89,7 +100,7 @@ t.test('describeBlock names the block, its offset and what it holds', async (t) 
 });
 
 t.test('describeReport: one line naming the namespace, the count and the first blocks', async (t) => {
-  const report = parseToolOutput(TOOL_OUT);
+  const report = parseToolOutput(TOOL_OUT).patterns.get(1)!;
   t.equal(
     describeReport(report, subject, rec, 'after a warm reboot'),
     "namespace 'pm' (namespace0.0, /dev/pmem0): 4 of 2048 blocks wrong after a warm reboot: block 5 at offset 0x5000 reads back as zeros; block 1234 at offset 0x4d2000 holds the data of block 77 (offset 0x4d000); block 2000 at offset 0x7d0000: 1 byte corrupted, first at +0x64 (read 5500000007000000…, expected 0000000007000000…); and 1 more (blocks 5-6, 1234, 2000)",
@@ -156,15 +167,4 @@ t.test('compareLabels: unchanged is silent; a changed byte names the DIMM, the o
   t.same(compareLabels(new Map([['nmem0', a]]), new Map()), ['nmem0: the DIMM is gone']);
   t.same(compareLabels(new Map(), new Map([['nmem2', a]])), ['nmem2: a DIMM that was not there before']);
   t.same(diffRanges(Buffer.from([0, 1, 2, 3]), Buffer.from([0, 9, 2, 9])), [[1, 4]], 'differences under 16 bytes apart are one range');
-});
-
-t.test('readLabelsCommand / parseLabels: one gzip+base64 line per DIMM, errors kept', async (t) => {
-  const cmd = readLabelsCommand(['nmem0', 'nmem1']);
-  t.match(cmd, /ndctl read-labels nmem0 -o \/tmp\/harness-labels\.bin/);
-  t.match(cmd, /ndctl read-labels nmem1 /);
-  const area = labelArea();
-  const out = `nmem0 ${gzipSync(area).toString('base64')}\nnmem1 ERROR nmem1: failed to read labels\nnmem2 not-base64-gzip\n`;
-  const { labels, errors } = parseLabels(out);
-  t.ok(labels.get('nmem0')?.equals(area), 'the bytes round-trip');
-  t.same(errors, ['nmem1: ndctl read-labels failed: nmem1: failed to read labels', 'nmem2: the label area did not arrive intact']);
 });
