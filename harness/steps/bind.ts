@@ -53,10 +53,14 @@ export function impossibleSizes(reg: NdRegion): string | undefined {
   return `${reg.dev}: ndctl reports impossible sizes (size ${reg.size}, available_size ${reg.available_size}${bad ? `, mapping length ${bad.length} on ${bad.dimm}` : ''}): the carve-out is no larger than ramdax's label area`;
 }
 
-/** DIMMs and regions (with sizes) of a bus, as text to compare before and after a rebind (pure). */
+/**
+ * How many DIMMs and regions of which sizes a bus has, as text to compare
+ * before and after a rebind or reboot (pure). Names are left out: the kernel
+ * may number regions differently when it probes them again.
+ */
 export function busShape(bus: NdBus | undefined): string {
   if (!bus) return 'no bus';
-  const dimms = asArray(bus.dimms).map((d) => d.dev).sort();
-  const regions = asArray(bus.regions).map((x) => `${x.dev}:${x.size}`).sort();
-  return `DIMMs ${dimms.join(',') || 'none'}; regions ${regions.join(',') || 'none'}`;
+  const dimms = asArray(bus.dimms).length;
+  const regions = asArray(bus.regions).map((x) => x.size).sort((a, b) => a - b);
+  return `${dimms} DIMM${dimms === 1 ? '' : 's'}, region sizes ${regions.join(', ') || 'none'}`;
 }
