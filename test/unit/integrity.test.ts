@@ -6,6 +6,7 @@ import t from 'tap';
 import { deflateSync } from 'node:zlib';
 import { describeBlock, describeReport, rangesText } from '../../harness/integrity/describe.js';
 import { physStart } from '../../harness/integrity/device.js';
+import { busShape } from '../../harness/steps/bind.js';
 import { compareLabels, diffRanges, labelRegion, readIndexes } from '../../harness/integrity/labels.js';
 import { extentBlocks, layerOf, segmentsOf, tagOf, type FillRecord } from '../../harness/integrity/pattern.js';
 import { parseToolOutput, type BadBlock } from '../../harness/integrity/tool.js';
@@ -167,4 +168,12 @@ t.test('compareLabels: unchanged is silent; a changed byte names the DIMM, the o
   t.same(compareLabels(new Map([['nmem0', a]]), new Map()), ['nmem0: the DIMM is gone']);
   t.same(compareLabels(new Map(), new Map([['nmem2', a]])), ['nmem2: a DIMM that was not there before']);
   t.same(diffRanges(Buffer.from([0, 1, 2, 3]), Buffer.from([0, 9, 2, 9])), [[1, 4]], 'differences under 16 bytes apart are one range');
+});
+
+t.test('busShape: DIMM count and region sizes, not names (the kernel may renumber regions)', async (t) => {
+  const bus = (names: string[], sizes: number[]) => ({ provider: 'ramdax', dev: 'ndbus0', dimms: names.map((dev) => ({ dev })), regions: sizes.map((size, i) => ({ dev: `region${names.length - i}`, size })) });
+  t.equal(busShape(bus(['nmem0', 'nmem1'], [256 * M, 2176 * M])), '2 DIMMs, region sizes 268435456, 2281701376');
+  t.equal(busShape(bus(['nmem3', 'nmem2'], [2176 * M, 256 * M])), busShape(bus(['nmem0', 'nmem1'], [256 * M, 2176 * M])));
+  t.not(busShape(bus(['nmem0'], [256 * M])), busShape(bus(['nmem0', 'nmem1'], [256 * M, 2176 * M])));
+  t.equal(busShape(undefined), 'no bus');
 });
