@@ -9,6 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatSize } from '../harness/common/units.js';
+import { parseFioJson } from '../harness/perf/fio-json.js';
 import { flag, load, record, runHarness, table, tempResults } from './harness-common.js';
 
 const size = flag('size', '256M');
@@ -37,6 +38,25 @@ for (const p of c.points.filter((x) => x.name.startsWith('fill '))) {
   rows.push([p.name.replace(/^fill (\S+).*/, '$1'), label, (key.bytes / 1024 ** 2).toFixed(0), w.median.toFixed(1), v.median.toFixed(1), sPerGiB(w.median).toFixed(1), sPerGiB(v.median).toFixed(1), wallPerGiB.toFixed(1)]);
   summary.push(`${p.name.replace(/^fill (\S+).*/, '$1')} ${sPerGiB(w.median).toFixed(0)}+${sPerGiB(v.median).toFixed(0)} s/GiB`);
 }
+// fio on the raw namespace, same size: write with crc32c headers, then verify_only.
+const fioRate = (prefix: string, dir: 'read' | 'write') => {
+  const p = c.points.find((x) => x.name.startsWith(prefix));
+  const out = p?.commands?.at(-1)?.stdout;
+  if (!out) return undefined;
+  try {
+    return parseFioJson(out).jobs[0]?.figures.find((f) => f.direction === dir)?.bwMiBs;
+  } catch {
+    return undefined;
+  }
+};
+const fw = fioRate('fio write', 'write');
+const fv = fioRate('fio verify_only', 'read');
+if (fw && fv) {
+  const bytes = (rows[0]?.[2] as string | undefined) ?? '?';
+  rows.push(['(fio, raw)', 'crc32c + verify_only', bytes, fw.toFixed(1), fv.toFixed(1), (1024 / fw).toFixed(1), (1024 / fv).toFixed(1), '—']);
+  summary.push(`fio on raw ${(1024 / fw).toFixed(0)}+${(1024 / fv).toFixed(0)} s/GiB`);
+}
+
 process.stdout.write(`\nfill rate under ${c.accel?.accel ?? '?'} (${c.kernel?.release ?? '?'}), ${size} per namespace, load before ${before}, after ${load()}\n`);
 process.stdout.write(`${table(['namespace', 'mode', 'MiB', 'write MiB/s', 'verify MiB/s', 'write s/GiB', 'verify s/GiB', 'step wall s/GiB'], rows)}\n`);
 await record('fill-rate', `${size} per namespace, ${c.kernel?.release ?? '?'}, write+verify (tool, guest time): ${summary.join(', ')}`);
