@@ -72,7 +72,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
   };
   const k = m.inputs.kernel;
   const caps = capabilitiesOf(k);
-  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax } };
+  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax }, integrity: {} };
   if (m.taint === undefined) {
     const initial = await readDmesg(m.session);
     m.dmesgSeen = initial?.lines.length ?? 0;
@@ -91,7 +91,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
       return { completed: true, guestGone: false };
     }
     const kind = STEP_KINDS.get(step.kind)!;
-    const ctx: StepContext = { ...ctxBase, timeoutMs: step.timeoutMs };
+    const ctx: StepContext = { ...ctxBase, timeoutMs: step.timeoutMs, stepName: step.name };
     const consoleFrom = m.vm.console.lineCount;
     const vmBefore = m.vm;
     const t0 = Date.now();
