@@ -1,8 +1,9 @@
 #!/bin/sh
 # The raw floor for bench/harness-vs-raw.ts: start QEMU with a given argv, poll
-# `ssh true` with the harness's client key and pinned host key until it
-# answers, then power the guest off. Prints first_command_ms and total_ms.
-# usage: harness-raw-boot.sh PORT KEY HOST_PUB LOG -- QEMU ARGV...
+# with the command (RAW_CMD, default `true`) over ssh with the harness's client
+# key and pinned host key until it answers, then power the guest off and wait
+# for QEMU to exit. Prints first_command_ms and total_ms.
+# usage: [RAW_CMD='uname -r'] harness-raw-boot.sh PORT KEY HOST_PUB LOG -- QEMU ARGV...
 set -eu
 port=$1 key=$2 hostpub=$3 log=$4
 shift 4
@@ -20,7 +21,7 @@ sshq() {
   ssh -q -o KexAlgorithms=curve25519-sha256 -p "$port" -i "$key" -o UserKnownHostsFile="$kh" -o StrictHostKeyChecking=yes \
     -o BatchMode=yes -o ConnectTimeout=15 -o LogLevel=ERROR root@127.0.0.1 "$@"
 }
-until sshq true 2>/dev/null; do
+until sshq "${RAW_CMD:-true}" >/dev/null 2>&1; do
   kill -0 "$qemu" 2>/dev/null || { echo "qemu exited before SSH answered" >&2; exit 1; }
   [ $(( $(ms) - t0 )) -lt 300000 ] || { kill "$qemu"; echo "no SSH after 300 s" >&2; exit 1; }
   sleep 0.2

@@ -1,6 +1,6 @@
 // Benchmark: build a source: kernel (kernels/NAME.yaml) and print wall and CPU time.
 //   npx tsx bench/kernel-build.ts [--kernel source-7.2] [--cold]
-// --cold removes this kernel's build folders, results and request index first and
+// --cold removes this kernel's object folders, results and request index first and
 // disables ccache, so the figure is a from-scratch build (the source tarball stays).
 // A second run without --cold shows the cache hit (no make at all).
 import { readFile, readdir, rm } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { loadCatalog } from '../harness/catalog/catalog.js';
 import { stderrLogger } from '../harness/common/log.js';
 import { defaultCacheDir } from '../harness/common/paths.js';
-import { ensureSourceKernel } from '../harness/kbuild/source-kernel.js';
+import { ensureSourceKernel, pathTreeKey } from '../harness/kbuild/source-kernel.js';
 
 const { values } = parseArgs({ options: { kernel: { type: 'string', default: 'source-7.2' }, cold: { type: 'boolean', default: false } } });
 const name = values.kernel!;
@@ -19,10 +19,12 @@ if (!def?.source) throw new Error(`no source: kernel named ${name}`);
 
 if (values.cold) {
   const builds = join(cacheDir, 'builds');
-  for (const d of [builds, join(builds, 'obj')]) {
-    for (const f of await readdir(d).catch(() => [] as string[])) if (f.startsWith(`${name}-`)) await rm(join(d, f), { recursive: true, force: true });
-  }
+  for (const f of await readdir(builds).catch(() => [] as string[])) if (f.startsWith(`${name}-`)) await rm(join(builds, f), { recursive: true, force: true });
   await rm(join(builds, 'requests'), { recursive: true, force: true });
+  // The working tree's object folders (CACHE/work/KEY/obj/*): a cold build starts without them.
+  const tree = def.source.tree;
+  const key = typeof tree === 'string' ? pathTreeKey(join(def.file, '..', tree)) : `linux-source-${tree.debian.series}`;
+  await rm(join(cacheDir, 'work', key, 'obj'), { recursive: true, force: true });
   process.env.CCACHE_DISABLE = '1';
 }
 

@@ -4,20 +4,39 @@ import { printable } from '../common/printable.js';
 import { formatSize } from '../common/units.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import { loadCases } from './load-cases.js';
-import { collect } from './run-command.js';
+import { join } from 'node:path';
+import { loadCatalog } from '../catalog/catalog.js';
+import { inputError } from '../common/errors.js';
+import { projectRoot } from '../common/paths.js';
+import { patchLabel } from '../kbuild/patch-series.js';
+import { resolveKernelArgs } from './kernel-ref.js';
+import { cacheOption, collect } from './options.js';
 
 export function registerList(program: Command, setExit: (code: number) => void): void {
   program
     .command('list')
     .description('print the cases that would run, with kernel, machine, carve-outs and steps, without booting anything')
-    .argument('[paths...]', 'scenario files or folders', ['scenarios'])
+    .argument('[paths...]', 'scenario files or folders (default: scenarios/)')
     .option('--filter <glob...>', 'only cases whose id matches a glob', [])
-    .option('--kernel <name>', 'as `run --kernel`: replace the scenario kernel (repeat for a kernel axis)', collect, [] as string[])
+    .option('--quick', 'list the quick suite (scenarios/quick/)', false)
+    .option('--kernel <name|path>', 'as `run --kernel`: a kernels/*.yaml name, a bzImage or a kernel tree (repeat for a kernel axis); nothing is built', collect, [] as string[])
+    .option('--patch <file>', 'as `run --patch` (read and checked, not applied)', collect, [] as string[])
+    .option('--modules <dir>', 'as `run --modules`')
+    .option('--kernel-config <file>', 'as `run --kernel-config`')
+    .addOption(cacheOption())
     .option('--json', 'machine-readable output', false)
-    .action(async (paths: string[], o: { filter: string[]; json: boolean; kernel: string[] }) => {
-      const cases = await loadCases(paths, o.filter, o.kernel);
+    .action(async (paths: string[], o: { filter: string[]; json: boolean; kernel: string[]; patch: string[]; modules?: string; kernelConfig?: string; cache: string; quick: boolean }) => {
+      if (o.quick && paths.length) throw inputError('give either --quick or scenario paths, not both');
+      const kernels = await resolveKernelArgs(await loadCatalog(), { kernel: o.kernel, patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache });
+      const cases = await loadCases(o.quick ? [join(projectRoot, 'scenarios', 'quick')] : paths.length ? paths : ['scenarios'], o.filter, kernels.names, { catalog: kernels.catalog });
+      if (!o.json) {
+        for (const k of kernels.adhoc) {
+          process.stdout.write(`kernel ${k.name}: ${k.describe}\n`);
+          for (const p of k.patches) process.stdout.write(`  ${patchLabel(p)}: ${p.subject} (sha256 ${p.sha256.slice(0, 12)}${p.patchId ? `, patch-id ${p.patchId.slice(0, 12)}` : ''})\n`);
+        }
+      }
       if (o.json) {
-        process.stdout.write(`${JSON.stringify(cases.map((c) => ({ id: c.id, file: c.scenario.file, kernel: c.scenario.kernel, image: c.scenario.image, machine: c.scenario.machine, memmap: c.scenario.memmap.map(formatMemmapArg), cmdline: c.scenario.cmdline, steps: c.scenario.steps.map((s) => ({ kind: s.kind, name: s.name })) })), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(cases.map((c) => ({ id: c.id, kernelFrom: kernels.adhoc.find((k) => k.name === c.scenario.kernel)?.describe, file: c.scenario.file, kernel: c.scenario.kernel, image: c.scenario.image, machine: c.scenario.machine, memmap: c.scenario.memmap.map(formatMemmapArg), cmdline: c.scenario.cmdline, steps: c.scenario.steps.map((s) => ({ kind: s.kind, name: s.name })) })), null, 2)}\n`);
       } else {
         for (const c of cases) {
           const s = c.scenario;

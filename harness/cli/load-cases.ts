@@ -1,4 +1,4 @@
-import { loadCatalog } from '../catalog/catalog.js';
+import { loadCatalog, type Catalog } from '../catalog/catalog.js';
 import { expand, filterCases } from '../matrix/expand.js';
 import { applyKernels } from '../matrix/kernel-axis.js';
 import { InputError, inputError } from '../common/errors.js';
@@ -7,11 +7,14 @@ import { MAX_FOLDER_NAME, MAX_TOTAL_CASES } from '../scenario/limits.js';
 import { loadScenarios } from '../scenario/load.js';
 import type { Case } from '../matrix/case.js';
 
-/** Scenario paths → checked, expanded, filtered cases (bad input throws InputError: exit 2). */
-export async function loadCases(paths: string[], filters: string[], kernels: string[] = [], opts: { recursive?: boolean } = {}): Promise<Case[]> {
-  const catalog = await loadCatalog();
+/**
+ * Scenario paths → checked, expanded, filtered cases (bad input throws InputError: exit 2).
+ * `opts.catalog` may hold kernels made from the command line (see kernel-ref.ts).
+ */
+export async function loadCases(paths: string[], filters: string[], kernels: string[] = [], opts: { recursive?: boolean; catalog?: Catalog } = {}): Promise<Case[]> {
+  const catalog = opts.catalog ?? (await loadCatalog());
   for (const k of kernels) if (!catalog.kernels.has(k)) throw inputError(`--kernel ${k}: unknown kernel (known: ${[...catalog.kernels.keys()].join(', ')})`, 'kernels are defined in kernels/*.yaml; see `ramdax-harness kernel list`');
-  const scenarios = await loadScenarios(paths.length ? paths : ['scenarios'], catalog, opts);
+  const scenarios = await loadScenarios(paths.length ? paths : ['scenarios'], catalog, { recursive: opts.recursive });
   const all = expand(applyKernels(scenarios, kernels));
   checkCaseFolders(all);
   const cases = filterCases(all, filters);

@@ -1,26 +1,33 @@
 import { writeFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { infraError } from '../common/errors.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { infraError, inputError } from '../common/errors.js';
 import { harnessVersion } from '../common/version.js';
 import { stderrLogger } from '../common/log.js';
-import { defaultResultsDir } from '../common/paths.js';
+import { defaultResultsDir, projectRoot } from '../common/paths.js';
 import { keyPaths } from '../setup/keys.js';
 import { withRepeats } from '../matrix/repeat.js';
 import { compareDirs } from './compare-command.js';
 import { readRun } from '../results/read.js';
 import { kernelRoot } from '../setup/artifacts.js';
-import { cachedKernel } from './kernel-command.js';
+import { cachedKernel } from './kernel-cache.js';
 import { loadCases } from './load-cases.js';
 import { writeReport } from '../report/write.js';
 import { autoPack } from '../report/auto-pack.js';
-import { cacheOption } from './options.js';
+import { cacheOption, collect } from './options.js';
 import { buildFromSource } from './source-builder.js';
 import { loadCatalog } from '../catalog/catalog.js';
 import { verifyForRun } from '../setup/verified.js';
+import { resolveKernelArgs } from './kernel-ref.js';
+import { ensureAdhocKernels } from './adhoc-kernels.js';
 
 export interface RunFlags {
   cache: string;
+  patch: string[];
+  modules?: string;
+  kernelConfig?: string;
   jobs: number;
   results: string;
   qemu: string;
@@ -31,6 +38,8 @@ export interface RunFlags {
   kernel: string[];
   verify?: boolean;
   symbols?: boolean;
+  /** When report.html is written: in a detached process (default), before exiting, or not at all. */
+  report: 'background' | 'wait' | 'none';
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -48,14 +57,17 @@ export function runOptions(cmd: Command): Command {
     .option('-j, --jobs <n>', 'VMs to run at once', positiveInt('--jobs'), 1)
     .option('--results <dir>', 'where run folders are written', defaultResultsDir())
     .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
-    .option('--kernel <name>', 'run on this kernel instead of the scenario\'s (repeat for a kernel axis: ids get [kernel=NAME])', collect, [] as string[])
+    .option('--kernel <name|path>', 'run on this kernel instead of the scenario\'s: a kernels/*.yaml name, the path of a bzImage, or the path of a kernel source tree (built out of tree in the cache with the ramdax fragment); repeat for a kernel axis (ids get [kernel=NAME])', collect, [] as string[])
+    .option('--patch <file>', 'apply this patch (git format-patch file, or an mbox of several as b4 am writes) on top of the --kernel source kernel or tree; repeatable, applied in order', collect, [] as string[])
+    .option('--modules <dir>', 'with --kernel PATH-to-a-bzImage: its modules (make modules_install INSTALL_MOD_PATH=DIR)')
+    .option('--kernel-config <file>', 'with --kernel PATH: the bzImage\'s .config, or the base config for a tree (instead of tinyconfig; the ramdax fragment still goes on top)')
+    .addOption(new Option('--report <when>', 'write report.html, metrics.csv/json: in a detached process after the run (the run ends with its last case), before exiting, or not at all').choices(['background', 'wait', 'none']).default('background'))
     .option('--verify', 'hash every cached kernel and image file in full before booting (by default only files whose size or mtime changed since they were verified)', false)
     .option('--symbols', "symbolize kernel traces, downloading debug symbols a kernel lacks (Debian: linux-image-RELEASE-dbg, about 1.2 GB for 7.2)")
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
 /** Commander: a repeatable option collects its values. */
-export const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** Every kernel named with --kernel must be fetched before anything boots (exit 3 with the command that fixes it). */
 async function checkFetched(cacheDir: string, kernels: string[]): Promise<void> {
@@ -65,8 +77,12 @@ async function checkFetched(cacheDir: string, kernels: string[]): Promise<void> 
 }
 
 export async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
-  const loaded = await loadCases(paths, filters, o.kernel);
-  await checkFetched(o.cache, o.kernel);
+  const kernels = await resolveKernelArgs(await loadCatalog(), { kernel: o.kernel, patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache });
+  // Bad scenarios are found before a kernel is built.
+  const loaded = await loadCases(paths, filters, kernels.names, { catalog: kernels.catalog });
+  const adhoc = new Set(kernels.adhoc.map((k) => k.name));
+  await ensureAdhocKernels(kernels.adhoc, o.cache, stderrLogger(), { qemu: o.qemu });
+  await checkFetched(o.cache, kernels.names.filter((n) => !adhoc.has(n)));
   const cases = o.repeat ? withRepeats(loaded, o.repeat) : loaded;
   // Cached kernels and images are checked before they boot; a corrupted one is fetched or built again.
   await verifyForRun(cases, o.cache, await loadCatalog(), stderrLogger(), { full: !!o.verify, qemu: o.qemu, buildSource: buildFromSource });
@@ -91,8 +107,26 @@ export async function runPaths(paths: string[], filters: string[], o: RunFlags):
   // A portable archive per distinct failure (size permitting), before the report names them.
   if (run.status !== 'interrupted') await autoPack(run.dir, o.cache, stderrLogger());
   // The report's baseline section shows the first baseline run.
-  await reportOf(run.dir, baselines[0]);
+  if (o.report === 'wait') await reportOf(run.dir, baselines[0]);
+  else if (o.report === 'background') reportInBackground(run.dir, baselines[0]);
   return Math.max(exitCode, judged);
+}
+
+/**
+ * The report is not part of the verdict: a detached `ramdax-harness report`
+ * writes it while this process exits (its messages go to report.log in the
+ * run folder). A one-case run then ends when its case does.
+ */
+function reportInBackground(runDir: string, baseline?: string): void {
+  try {
+    const log = openSync(join(runDir, 'report.log'), 'a');
+    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'ramdax-harness.js'), 'report', runDir, ...(baseline ? ['--baseline', baseline] : [])], { detached: true, stdio: ['ignore', log, log] });
+    child.unref();
+    closeSync(log);
+    process.stderr.write(`ramdax-harness: report ${join(runDir, 'report.html')} (metrics.csv and metrics.json beside it) is being written in the background (pid ${child.pid}; messages in report.log); \`ramdax-harness report ${runDir}\` writes it again\n`);
+  } catch (err) {
+    process.stderr.write(`ramdax-harness: warning: no report started (${err instanceof Error ? err.message : String(err)}); write it with: ramdax-harness report ${runDir}\n`);
+  }
 }
 
 /**
@@ -102,6 +136,7 @@ export async function runPaths(paths: string[], filters: string[], o: RunFlags):
  */
 async function reportOf(runDir: string, baseline?: string): Promise<void> {
   try {
+    const { writeReport } = await import('../report/write.js');
     const r = await writeReport(runDir, baseline);
     process.stderr.write(`ramdax-harness: report ${r.html} (${r.cases} case(s), ${r.metrics} metric(s)); metrics.csv and metrics.json beside it\n`);
   } catch (err) {
@@ -123,9 +158,13 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     program
       .command('run')
       .description('boot one VM per case, run its steps over SSH, stream TAP to stdout; results, console and dmesg go to results/<run-id>/')
-      .argument('[paths...]', 'scenario files or folders', ['scenarios'])
+      .argument('[paths...]', 'scenario files or folders (default: scenarios/)')
+      .option('--quick', 'run the quick suite, scenarios/quick/: every ramdax code path of the default run with shared boots, in minutes (for patch validation)', false)
       .option('--filter <glob...>', 'run only cases whose id matches a glob', [])
       .option('--repeat <n>', 'samples per fio/bench step (overrides the scenario and step repeats:)', positiveInt('--repeat', 100))
       .option('--baseline <run-dir>', 'after the run, compare its metrics with this run folder (compare.tap in the run folder); a regression exits 1. Repeat it with runs of separate boots: the boot-to-boot noise is then measured, not assumed', collect, [] as string[]),
-  ).action(async (paths: string[], o: RunFlags & { filter: string[] }) => setExit(await runPaths(paths, o.filter, o)));
+  ).action(async (paths: string[], o: RunFlags & { filter: string[]; quick: boolean }) => {
+    if (o.quick && paths.length) throw inputError('give either --quick or scenario paths, not both');
+    setExit(await runPaths(o.quick ? [join(projectRoot, 'scenarios', 'quick')] : paths.length ? paths : ['scenarios'], o.filter, o));
+  });
 }

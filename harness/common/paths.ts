@@ -1,9 +1,10 @@
 import { homedir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
+import { basename, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The checkout this harness runs from (holds scenarios/, kernels/, images/). */
-export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const here = dirname(fileURLToPath(import.meta.url));
+/** The checkout this harness runs from (holds scenarios/, kernels/, images/): two levels up from harness/common, three from the compiled dist/harness/common. */
+export const projectRoot = basename(resolve(here, '..', '..')) === 'dist' ? resolve(here, '..', '..', '..') : resolve(here, '..', '..');
 
 /** Where downloads, images and builds are cached: `$RAMDAX_HARNESS_CACHE` or ~/.cache/ramdax-harness. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {

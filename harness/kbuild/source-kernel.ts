@@ -10,14 +10,19 @@ import { kernelRoot, ramdaxFromConfig, writeManifest, type KernelArtifact } from
 import { capabilitiesFromConfig } from '../setup/capabilities.js';
 import { buildModulesDisk } from '../setup/debian-kernel.js';
 import { ensureBuildTools } from '../setup/host-packages.js';
+import { withLock } from './build-lock.js';
 import { buildDirName, buildKey, requestKey } from './cache-key.js';
+import { describeStats, parseStatsLog, type CcacheStats } from './ccache-stats.js';
 import { ensureDebianSource } from './debian-source.js';
+import { autoGc } from './gc.js';
 import { describeRevision, treeRevision } from './git-tree.js';
 import { resolveConfig, type Fragment } from './kconfig.js';
 import { runMake } from './make.js';
 import { formatDuration } from './make-log.js';
-import { patchedTree, readPatches } from './patches.js';
+import { patchLabel, patchRecord, readPatchSeries, type PatchRecord, type SeriesPatch } from './patch-series.js';
+import { affectsConfig } from './sync-plan.js';
 import { detectToolchain, makeArgs } from './toolchain.js';
+import { objDirOf, syncWorkTree, touchUsed, workTree, type SourceTree } from './work-tree.js';
 
 /** A harness-built kernel: the common artifact plus how it was built. */
 export type SourceKernelArtifact = KernelArtifact & {
@@ -26,12 +31,19 @@ export type SourceKernelArtifact = KernelArtifact & {
     revision: string;
     base: string;
     fragments: string[];
-    patches: { file: string; sha256: string }[];
+    patches: PatchRecord[];
     compiler: string;
+    /** The cache's working tree the kernel was built from, and its object folder. */
+    srcDir?: string;
     objDir: string;
     log: string;
     wallSeconds: number;
     objects: number;
+    /** Files the working tree sync rewrote for this build (first ones), and how many. */
+    synced?: { files: string[]; count: number; seconds: number };
+    ccache?: CcacheStats;
+    /** Kconfig was not run again: nothing it reads had changed. */
+    configReused?: boolean;
   };
 };
 
@@ -46,17 +58,32 @@ export interface SourceBuildOptions {
 }
 
 interface ResolvedSource {
-  srcDir: string;
+  tree: SourceTree;
+  /** The working tree's name under CACHE/work: one per source tree, whatever its revision or patches. */
+  key: string;
   revision: string;
-  /** False for a plain folder without git: its content has no cheap identity, so it is never reused by request. */
-  stable: boolean;
   describe: string;
   packages: KernelArtifact['packages'];
 }
 
+/** Where a definition's patches and fragments live: next to its yaml file. */
+const yamlDirOf = (def: { file: string }) => dirname(def.file);
+
+/** The working tree of a tree given by path: its folder name and a hash of where it is. */
+export const pathTreeKey = (dir: string) => `${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_') || 'tree'}-${sha256('tree', resolve(dir)).slice(0, 8)}`;
+
+/** The object folder of a configuration: base + fragment names (a fragment's edits stay incremental in one folder). */
+export function configName(base: string, baseId: string, fragments: readonly string[]): string {
+  const label = `${base === 'tinyconfig' || base === 'defconfig' ? base : 'config'}${fragments.length ? `+${fragments.join('+')}` : ''}`;
+  return `${label}-${sha256('config', baseId, ...fragments).slice(0, 8)}`;
+}
+
 /**
- * Build (or find in the cache) the kernel a `source:` definition describes:
- * source → patches → config → make bzImage, cached by content under
+ * Build (or find in the cache) the kernel a `source:` definition describes.
+ * The source is synced into the cache's working tree for that source tree
+ * (patches applied there, only changed files rewritten), configured and
+ * built with make in that tree's object folder for the configuration, under
+ * the tree's lock; the bzImage is kept by content under
  * CACHE/builds/NAME-HASH/ with a manifest.json, like ensureDebianKernel.
  */
 export async function ensureSourceKernel(
@@ -67,95 +94,123 @@ export async function ensureSourceKernel(
 ): Promise<{ artifact: SourceKernelArtifact; cached: boolean }> {
   const s = def.source;
   if (!s) throw new HarnessError('infra', `kernel '${def.name}' is not a source: kernel`);
-  const yamlDir = dirname(def.file);
+  const yamlDir = yamlDirOf(def);
   const currentPath = join(kernelRoot(cacheDir, def.name), 'current.json');
   const setCurrent = async (a: SourceKernelArtifact) => {
     if (opts.setCurrent !== false) await writeManifest(currentPath, a);
   };
 
-  // Checked before anything is unpacked or configured: a fresh host lacks flex, bison, libelf-dev.
-  await ensureBuildTools(log);
-  const src = await resolveSource(def, cacheDir, log, opts);
-  const patches = await readPatches(s.patches.map((p) => resolve(yamlDir, p)));
+  // Bad input first (patch files, fragments, base config), then the tools, before anything is unpacked or configured.
+  const patches = await readPatchSeries(s.patches.map((p) => resolve(yamlDir, p)));
   const fragments = await readFragments(def, yamlDir);
   const base = s.base === 'tinyconfig' || s.base === 'defconfig' ? s.base : resolve(yamlDir, s.base);
   const baseId = base === s.base ? base : `file:${sha256(await readFile(base).catch(() => { throw inputError(`${def.file}: base config ${base} cannot be read`); }))}`;
+  // A fresh host lacks flex, bison, libelf-dev: installed (root) or named (exit 3) here.
+  await ensureBuildTools(log);
+  const src = await resolveSource(def, cacheDir, log, opts);
   const tc = await detectToolchain(cacheDir, opts);
-  const patchIds = patches.map((p) => ({ name: basename(p.path), content: p.content }));
+  const many = new Map<string, number>();
+  for (const p of patches) many.set(p.file, (many.get(p.file) ?? 0) + 1);
+  const patchIds = patches.map((p) => ({ name: patchLabel(p, many.get(p.file)! > 1 && p.index > 1), content: p.content }));
 
   const requestPath = join(cacheDir, 'builds', 'requests', `${requestKey({ revision: src.revision, base: baseId, fragments, patches: patchIds, compiler: tc.compiler }).slice(0, 32)}.json`);
-  if (src.stable) {
-    const hit = await readCached(requestPath);
-    if (hit) {
-      await setCurrent(hit);
-      return { artifact: hit, cached: true };
+  const found = await readCached(requestPath);
+  if (found) {
+    // The same inputs may have been built under another name (bisect, a command-line kernel): same bzImage, this name.
+    const hit = { ...found, name: def.name };
+    await touchUsed(hit.dir);
+    await setCurrent(hit);
+    return { artifact: hit, cached: true };
+  }
+
+  const wt = workTree(cacheDir, src.key);
+  const objDir = objDirOf(wt, configName(s.base, baseId, s.fragments));
+  const built = await withLock(wt.root, `kernel '${def.name}' build`, log, async () => {
+    log.step(`kernel '${def.name}': syncing ${src.describe}${patches.length ? ` + ${patches.length} patch(es)` : ''} into ${wt.src}`);
+    const sync = await syncWorkTree(wt, src.tree, patches, log);
+    log.info(`  work tree: ${sync.populated ? 'created' : `${sync.changed.length} file(s) rewritten${sync.changed.length ? ` (${sync.changed.slice(0, 4).join(', ')}${sync.changed.length > 4 ? ', …' : ''})` : ''}`} in ${formatDuration(sync.wallMs)}`);
+    await touchUsed(wt.root);
+    await touchUsed(objDir);
+
+    const stampPath = join(objDir, '.ramdax-harness-config.json');
+    const stamp = sha256('config-inputs', baseId, ...fragments.flatMap((f) => [f.name, f.content]));
+    const old = await readFile(stampPath, 'utf8').then((t) => JSON.parse(t) as { stamp: string; config: string }, () => undefined);
+    const oldConfig = await readFile(join(objDir, '.config'), 'utf8').catch(() => undefined);
+    const reuse = !sync.populated && !!old && !!oldConfig && old.stamp === stamp && old.config === sha256(oldConfig) && !sync.changed.some(affectsConfig);
+    let config: string;
+    if (reuse) {
+      config = oldConfig!;
+      log.info(`  config: unchanged (${s.base}${s.fragments.length ? ` + ${s.fragments.join(' + ')}` : ''}; no Kconfig input changed), ${join(objDir, '.config')}`);
+    } else {
+      log.step(`kernel '${def.name}': configuring in ${objDir}`);
+      config = await resolveConfig({ srcDir: wt.src, objDir, base, fragments, tc, kernel: def.name }, log);
+      await writeFile(stampPath, `${JSON.stringify({ stamp, config: sha256(config) })}\n`);
     }
-  }
+    const key = buildKey({ revision: src.revision, patches: patchIds, config, compiler: tc.compiler });
+    const dir = join(cacheDir, 'builds', buildDirName(def.name, key));
+    const known = await readCached(join(dir, 'manifest.json'));
+    if (known) return { artifact: { ...known, name: def.name }, cached: true };
 
-  const buildSrc = patches.length ? await patchedTree(src.srcDir, src.revision, patches, cacheDir, log) : src.srcDir;
-  // One build folder per kernel and source folder: later builds of the same tree are incremental.
-  const objDir = join(cacheDir, 'builds', 'obj', `${def.name}-${sha256(buildSrc).slice(0, 12)}`);
-  log.step(`kernel '${def.name}': configuring ${src.describe} in ${objDir}`);
-  const config = await resolveConfig({ srcDir: buildSrc, objDir, base, fragments, tc, kernel: def.name }, log);
-  const key = buildKey({ revision: src.revision, patches: patchIds, config, compiler: tc.compiler });
-  const dir = join(cacheDir, 'builds', buildDirName(def.name, key));
-  const manifestPath = join(dir, 'manifest.json');
-  const known = await readCached(manifestPath);
-  if (known) {
-    await writeManifest(requestPath, { manifest: manifestPath });
-    await setCurrent(known);
-    return { artifact: known, cached: true };
-  }
+    const statsLog = join(objDir, 'ccache-stats.log');
+    await rm(statsLog, { force: true });
+    log.step(`kernel '${def.name}': make -j${tc.jobs} bzImage (CC=${tc.cc}, nice ${tc.nice}); log in ${join(objDir, 'build.log')}`);
+    const made = await runMake({ srcDir: wt.src, objDir, tc: { ...tc, env: { ...tc.env, CCACHE_STATSLOG: statsLog } }, target: 'bzImage', logPath: join(objDir, 'build.log'), kernel: def.name }, log);
+    const ccache = (await exists(statsLog)) ? parseStatsLog(await readFile(statsLog, 'utf8')) : undefined;
+    log.info(`  built in ${formatDuration(made.wallMs)} (${made.objects} C files compiled${describeStats(ccache) ? `; ${describeStats(ccache)}` : ''})`);
+    const release = (await host('make', makeArgs(wt.src, objDir, tc, ['kernelrelease'], ['-s']), { env: tc.env })).stdout.trim();
 
-  log.step(`kernel '${def.name}': make -j${tc.jobs} bzImage (CC=${tc.cc}, nice ${tc.nice}); log in ${join(objDir, 'build.log')}`);
-  const made = await runMake({ srcDir: buildSrc, objDir, tc, target: 'bzImage', logPath: join(objDir, 'build.log'), kernel: def.name }, log);
-  log.info(`  built in ${formatDuration(made.wallMs)} (${made.objects} C files compiled)`);
-  const release = (await host('make', makeArgs(buildSrc, objDir, tc, ['kernelrelease'], ['-s']), { env: tc.env })).stdout.trim();
-
-  const work = `${dir}.partial`;
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work, { recursive: true });
-  await copyFile(join(objDir, 'arch/x86/boot/bzImage'), join(work, 'vmlinuz'));
-  await copyFile(join(objDir, '.config'), join(work, 'config'));
-  await copyFile(join(objDir, 'build.log'), join(work, 'build.log'));
-  // The debug vmlinux (line tables) and System.map: kernel traces of this build get file:line (triage/symbolize.ts).
-  const debug = await keepDebugFiles(objDir, work, dir, buildSrc);
-  await builtinModulesDisk(objDir, release, work);
-  const artifact: SourceKernelArtifact = {
-    name: def.name,
-    release,
-    source: src.describe + (patches.length ? ` + patches ${patches.map((p) => basename(p.path)).join(', ')}` : ''),
-    packages: src.packages,
-    dir,
-    vmlinuz: join(dir, 'vmlinuz'),
-    config: join(dir, 'config'),
-    modulesDisk: join(dir, 'modules.img'),
-    sha256: { vmlinuz: await sha256File(join(work, 'vmlinuz')), config: sha256(config) },
-    ramdax: ramdaxFromConfig(config),
-    kind: 'source',
-    // Everything is built in (the modules disk only lists what is): what the kernel offers is read from its .config.
-    capabilities: capabilitiesFromConfig(config, false),
-    createdAt: new Date().toISOString(),
-    ...(debug ? { debug } : {}),
-    build: {
-      key,
-      revision: src.revision,
-      base: s.base,
-      fragments: s.fragments,
-      patches: patches.map((p) => ({ file: p.path, sha256: sha256(p.content) })),
-      compiler: tc.compiler,
-      objDir,
-      log: join(dir, 'build.log'),
-      wallSeconds: Math.round(made.wallMs / 100) / 10,
-      objects: made.objects,
-    },
-  };
-  await writeManifest(join(work, 'manifest.json'), artifact);
-  await rm(dir, { recursive: true, force: true });
-  await rename(work, dir);
-  if (src.stable) await writeManifest(requestPath, { manifest: manifestPath });
-  await setCurrent(artifact);
-  return { artifact, cached: false };
+    const work = `${dir}.partial`;
+    await rm(work, { recursive: true, force: true });
+    await mkdir(work, { recursive: true });
+    await copyFile(join(objDir, 'arch/x86/boot/bzImage'), join(work, 'vmlinuz'));
+    await copyFile(join(objDir, '.config'), join(work, 'config'));
+    await copyFile(join(objDir, 'build.log'), join(work, 'build.log'));
+    // The debug vmlinux (line tables) and System.map: kernel traces of this build get file:line (triage/symbolize.ts).
+    const debug = await keepDebugFiles(objDir, work, dir, wt.src);
+    await builtinModulesDisk(objDir, release, work);
+    const artifact: SourceKernelArtifact = {
+      name: def.name,
+      release,
+      source: src.describe + (patches.length ? ` + patches ${patches.map((p) => patchLabel(p, many.get(p.file)! > 1)).join(', ')}` : ''),
+      packages: src.packages,
+      dir,
+      vmlinuz: join(dir, 'vmlinuz'),
+      config: join(dir, 'config'),
+      modulesDisk: join(dir, 'modules.img'),
+      sha256: { vmlinuz: await sha256File(join(work, 'vmlinuz')), config: sha256(config) },
+      ramdax: ramdaxFromConfig(config),
+      kind: 'source',
+      // Everything is built in (the modules disk only lists what is): what the kernel offers is read from its .config.
+      capabilities: capabilitiesFromConfig(config, false),
+      createdAt: new Date().toISOString(),
+      ...(debug ? { debug } : {}),
+      build: {
+        key,
+        revision: src.revision,
+        base: s.base,
+        fragments: s.fragments,
+        patches: patches.map(patchRecord),
+        compiler: tc.compiler,
+        srcDir: wt.src,
+        objDir,
+        log: join(dir, 'build.log'),
+        wallSeconds: Math.round(made.wallMs / 100) / 10,
+        objects: made.objects,
+        synced: { files: sync.changed.slice(0, 20), count: sync.changed.length, seconds: Math.round(sync.wallMs / 100) / 10 },
+        ...(ccache ? { ccache } : {}),
+        configReused: reuse,
+      },
+    };
+    await writeManifest(join(work, 'manifest.json'), artifact);
+    await rm(dir, { recursive: true, force: true });
+    await rename(work, dir);
+    return { artifact, cached: false };
+  });
+  await touchUsed(built.artifact.dir);
+  await writeManifest(requestPath, { manifest: join(built.artifact.dir, 'manifest.json') });
+  await setCurrent(built.artifact);
+  if (!built.cached) await autoGc(cacheDir, log);
+  return built;
 }
 
 /** Copy vmlinux and System.map of a finished build beside its bzImage; undefined when make left no vmlinux. */
@@ -189,20 +244,24 @@ async function builtinModulesDisk(objDir: string, release: string, work: string)
 async function resolveSource(def: KernelDef & { file: string }, cacheDir: string, log: Logger, opts: SourceBuildOptions): Promise<ResolvedSource> {
   const tree = opts.tree ?? def.source!.tree;
   if (typeof tree === 'string') {
-    const dir = resolve(dirname(def.file), tree);
+    const dir = resolve(yamlDirOf(def), tree);
     if (!(await exists(dir))) throw inputError(`${def.file}: source tree ${dir} does not exist`);
     const rev = await treeRevision(dir);
     if (rev.head === null) {
-      log.warn(`${dir} is not a git tree: its builds are not cached by revision (make still rebuilds incrementally)`);
-      return { srcDir: dir, revision: `dir:${dir}:${Date.now()}`, stable: false, describe: `tree ${dir} (not git)`, packages: [] };
+      // No git: the tree's identity is its file list with sizes and mtimes (what make would go by too).
+      const listing = (await host('find', ['.', '-mindepth', '1', '-path', './.git', '-prune', '-o', '-type', 'f', '-printf', '%P %s %T@\\n'], { cwd: dir, maxBuffer: 1 << 30 })).stdout.split('\n').sort();
+      const revision = `dir:${sha256(...listing).slice(0, 16)}`;
+      log.info(`${dir} is not a git tree: identified by its file list (${revision})`);
+      return { tree: { dir, kind: 'plain', describe: `tree ${dir} (not git)` }, key: pathTreeKey(dir), revision, describe: `tree ${dir} (not git, ${revision})`, packages: [] };
     }
-    return { srcDir: dir, revision: describeRevision(rev), stable: true, describe: `tree ${dir} at ${describeRevision(rev)}`, packages: [] };
+    const revision = describeRevision(rev);
+    return { tree: { dir, kind: 'git', describe: `${dir} at ${revision}` }, key: pathTreeKey(dir), revision, describe: `tree ${dir} at ${revision}`, packages: [] };
   }
   const u = await ensureDebianSource(tree.debian.series, tree.debian.suites, cacheDir, log, opts);
   return {
-    srcDir: u.dir,
+    tree: { dir: u.dir, kind: 'cache', describe: `${u.package} ${u.version}` },
+    key: u.package,
     revision: `debian:${u.package}=${u.version}`,
-    stable: true,
     describe: `debian:${u.package}=${u.version}`,
     packages: [{ name: u.package, version: u.version }],
   };
@@ -220,7 +279,7 @@ async function readFragments(def: KernelDef & { file: string }, yamlDir: string)
   return out;
 }
 
-async function readCached(path: string): Promise<SourceKernelArtifact | undefined> {
+export async function readCached(path: string): Promise<SourceKernelArtifact | undefined> {
   try {
     const j = JSON.parse(await readFile(path, 'utf8')) as SourceKernelArtifact | { manifest: string };
     if ('manifest' in j) return readCached(j.manifest);
@@ -229,3 +288,5 @@ async function readCached(path: string): Promise<SourceKernelArtifact | undefine
     return undefined;
   }
 }
+
+export type { SeriesPatch };

@@ -70,6 +70,10 @@ export interface CaseResult {
     kind?: string;
     /** What the kernel offers and how that was found out (config, modules list, boot probe). */
     capabilities?: KernelCapabilities;
+    /** Built from source: the source revision and every patch (file, subject, sha256, git patch-id). */
+    build?: { revision: string; patches: { file: string; index?: number; subject?: string; sha256: string; patchId?: string }[] };
+    /** Made from the command line (`--kernel PATH`, `--patch`). */
+    adhoc?: { ref: string; kind: string };
   };
   /** rootfs: the cached image file (a per-machine overlay's backing file). */
   image?: { name: string; sha256: string; rootfs?: string };

@@ -1,4 +1,6 @@
 import type { Scenario } from '../scenario/load.js';
+import { STEP_KINDS } from '../steps/registry.js';
+import type { RebootMethod } from '../steps/types.js';
 
 export interface PlannedBoot<C extends { id: string; scenario: Scenario }> {
   /** Identical for cases that may share one VM. */
@@ -6,11 +8,14 @@ export interface PlannedBoot<C extends { id: string; scenario: Scenario }> {
   cases: C[];
 }
 
+/** How a scenario's steps reboot the guest (`reboot` steps, `fill` checkpoints). */
+const rebootMethods = (s: Scenario): RebootMethod[] => s.steps.flatMap((st) => STEP_KINDS.get(st.kind)?.reboots?.(st.params) ?? []);
+
 /** A scenario that reboots its guest needs QEMU to reset instead of exiting. */
-export const needsReset = (s: Scenario): boolean => s.steps.some((st) => st.kind === 'reboot');
+export const needsReset = (s: Scenario): boolean => rebootMethods(s).length > 0;
 
 /** A scenario that kexecs needs its kernel handed to the guest (read-only disks found by serial, runner/machine.ts). */
-export const needsKexec = (s: Scenario): boolean => s.steps.some((st) => st.kind === 'reboot' && (st.params as { method?: string } | undefined)?.method === 'kexec');
+export const needsKexec = (s: Scenario): boolean => rebootMethods(s).includes('kexec');
 
 /**
  * What a boot depends on: kernel, image, machine, carve-outs, command line,

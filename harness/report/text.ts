@@ -122,8 +122,28 @@ function block(b: Block, run: RunResult): string[] {
     if (!b.finding.symbolized?.length) lines.push('', '(trace not symbolized: no debug vmlinux for this kernel; see docs/bug-reports.md)');
     lines.push('');
   }
-  lines.push('Reproduce (in the run folder, or where the archive was saved):', `  ${reproCommand(c)}`);
+  lines.push('Reproduce (in the run folder, or where the archive was saved):', ...shellLines(reproCommand(c)));
   return lines;
+}
+
+/**
+ * A shell command as report lines that stay pasteable: on one line when it
+ * fits, else broken between words with backslash continuations (a long
+ * archive name must not be split by the word wrap).
+ */
+export function shellLines(command: string, width = WIDTH): string[] {
+  if (command.length + 2 <= width) return [`  ${command}`];
+  const out: string[] = [];
+  let line = ' ';
+  for (const word of command.split(' ')) {
+    if (line.trim() && line.length + 1 + word.length + 2 > width) {
+      out.push(`${line} \\`);
+      line = '   ';
+    }
+    line += ` ${word}`;
+  }
+  out.push(line);
+  return out;
 }
 
 /** The whole report.txt. */

@@ -19,7 +19,7 @@ import { Teardown } from './teardown.js';
 import { Expectations, judging } from './expect.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
 import { isConsoleOnly, runConsoleCase } from './console-case.js';
-import { currentKernel, type KernelArtifact } from '../setup/artifacts.js';
+import { currentKernel, kernelIdentity, type KernelArtifact } from '../setup/artifacts.js';
 import { capabilitiesOf } from '../setup/detect.js';
 
 export interface CaseEnv extends MachineEnv {
@@ -142,7 +142,7 @@ function bootPrepared(inputs: BootInputs, machine: Scenario['machine']): CaseEve
   const k = inputs.kernel;
   return {
     type: 'boot-prepared',
-    kernel: { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: k.kind ?? 'debian', capabilities: capabilitiesOf(k) },
+    kernel: { name: k.name, release: k.release, source: k.source, sha256: k.sha256, ramdax: k.ramdax, kind: k.kind ?? 'debian', capabilities: capabilitiesOf(k), ...kernelIdentity(k) },
     image: { name: inputs.image.name, sha256: inputs.image.sha256, rootfs: inputs.image.rootfs },
     accel: inputs.accel,
     machine: machineRecord(machine),

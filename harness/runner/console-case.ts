@@ -11,7 +11,7 @@ import { formatDuration } from '../common/units.js';
 import type { Status } from '../model/status.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import type { Scenario } from '../scenario/load.js';
-import type { KernelArtifact } from '../setup/artifacts.js';
+import { kernelIdentity, type KernelArtifact } from '../setup/artifacts.js';
 import { parseProbeOutput, ramdaxReason, sshGap, type KernelCapabilities, type ProbeReport } from '../setup/capabilities.js';
 import { capabilitiesOf } from '../setup/detect.js';
 import { consoleCmdline, consoleVmSpec } from '../setup/probe.js';
@@ -72,7 +72,7 @@ export async function runConsoleCase(s: Scenario, kernel: KernelArtifact, o: { e
   const cmdline = consoleCmdline([...s.memmap.map(formatMemmapArg), ...s.cmdline]);
   await emit({
     type: 'boot-prepared',
-    kernel: { name: kernel.name, release: kernel.release, source: kernel.source, sha256: kernel.sha256, ramdax: kernel.ramdax, kind: kernel.kind ?? 'debian', capabilities: caps },
+    kernel: { name: kernel.name, release: kernel.release, source: kernel.source, sha256: kernel.sha256, ramdax: kernel.ramdax, kind: kernel.kind ?? 'debian', capabilities: caps, ...kernelIdentity(kernel) },
     accel: { accel: 'tcg', reason: s.machine.icount === undefined ? 'console-only boot' : `console-only boot; machine.icount: ${s.machine.icount}` },
     machine: machineRecord(s.machine),
     cmdline,

@@ -93,7 +93,7 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
   };
   const k = m.inputs.kernel;
   const caps = capabilitiesOf(k);
-  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax } };
+  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax }, integrity: {} };
   if (m.taint === undefined) {
     const initial = await readDmesg(m.session);
     m.dmesgSeen = initial?.lines.length ?? 0;
@@ -112,7 +112,7 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
       return { completed: true, guestGone: false };
     }
     const kind = STEP_KINDS.get(step.kind)!;
-    const ctx: StepContext = { ...ctxBase, timeoutMs: step.timeoutMs };
+    const ctx: StepContext = { ...ctxBase, timeoutMs: step.timeoutMs, stepName: step.name };
     const consoleFrom = m.vm.console.lineCount;
     const vmBefore = m.vm;
     stepCommands = [];

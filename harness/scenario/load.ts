@@ -132,10 +132,11 @@ function checkOne(src: YamlSource, raw: unknown, catalog: Catalog): Omit<Scenari
 
   const steps: Step[] = [];
   const defined = new Map<string, unknown>();
+  const filled = new Map<string, unknown>();
   (head.steps as unknown[]).forEach((rawStep, index) => {
-    const step = checkStep(src, rawStep, index, head.timeouts.step, problems, defined);
+    const step = checkStep(src, rawStep, index, head.timeouts.step, problems, { defined, filled });
     if (step) steps.push(step);
-    if (step?.kind === 'reboot' && (step.params as { method?: string }).method === 'power-cycle' && !head.machine.ramFile) {
+    if (step && STEP_KINDS.get(step.kind)!.reboots?.(step.params).includes('power-cycle') && !head.machine.ramFile) {
       problems.push({ pos: src.posOf(['steps', index]), message: 'a power-cycle reboot needs `machine: { ramFile: true }` (guest RAM in a host file), or the carve-out is lost with QEMU' });
     }
   });
@@ -145,7 +146,13 @@ function checkOne(src: YamlSource, raw: unknown, catalog: Catalog): Omit<Scenari
   return { ...rest, file: src.file, memmap, carveOuts, steps };
 }
 
-function checkStep(src: YamlSource, raw: unknown, index: number, defaultTimeout: number, problems: Problem[], defined: Map<string, unknown>): Step | undefined {
+/** What earlier steps of a scenario left for later ones to use: namespaces (`as:`) and fills, each with its step's parameters. */
+interface Names {
+  defined: Map<string, unknown>;
+  filled: Map<string, unknown>;
+}
+
+function checkStep(src: YamlSource, raw: unknown, index: number, defaultTimeout: number, problems: Problem[], { defined, filled }: Names): Step | undefined {
   const at = ['steps', index];
   const known = [...STEP_KINDS.keys()].join(', ');
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -184,14 +191,22 @@ function checkStep(src: YamlSource, raw: unknown, index: number, defaultTimeout:
     problems.push({ pos: src.posOf([...at, 'name']), message: `a step name is a non-empty string of at most 120 characters without #, line breaks or control characters${ctl && ctl !== '\n' ? ` (found ${printable(ctl)})` : ''}` });
   }
   for (const use of kind.uses?.(params) ?? []) {
-    if (!defined.has(use.name)) problems.push({ pos: src.posOf([...at, kind.kind, use.param]), message: `namespace '${use.name}' is not defined by an earlier step (namespace: {as: ${use.name}, ...})` });
+    const pos = src.posOf([...at, kind.kind, ...(typeof use.param === 'string' ? [use.param] : use.param)]);
+    if (!defined.has(use.name)) problems.push({ pos, message: `namespace '${use.name}' is not defined by an earlier step (namespace: {as: ${use.name}, ...})` });
+    else if (use.filled && !filled.has(use.name)) problems.push({ pos, message: `namespace '${use.name}' has no earlier fill to verify (fill: { namespace: ${use.name} })` });
   }
-  const cross = kind.crossCheck?.(params, defined);
+  const cross = kind.crossCheck?.(params, defined, filled);
   if (cross) problems.push({ pos: src.posOf([...at, kind.kind, cross.param]), message: cross.message });
   for (const name of kind.undefines?.(params) ?? []) {
-    if (name === '*') defined.clear();
-    else defined.delete(name);
+    if (name === '*') {
+      defined.clear();
+      filled.clear();
+    } else {
+      defined.delete(name);
+      filled.delete(name);
+    }
   }
+  for (const name of kind.fills?.(params) ?? []) filled.set(name, params);
   for (const name of kind.defines?.(params) ?? []) {
     if (defined.has(name)) problems.push({ pos: src.posOf([...at, kind.kind, 'as']), message: `namespace '${name}' is already defined by an earlier step` });
     defined.set(name, params);

@@ -40,6 +40,8 @@ export interface KernelArtifact {
    * vmlinux; a Debian kernel gets them from its -dbg package (`--symbols`).
    */
   debug?: { vmlinux: string; systemMap?: string; modulesDir?: string; srcRoot?: string };
+  /** Set for kernels made from the command line (`--kernel PATH`, `--patch`): what was asked. */
+  adhoc?: { ref: string; kind: 'bzimage' | 'tree' | 'patched' };
 }
 
 export interface ImageArtifact {
@@ -82,4 +84,10 @@ export function ramdaxFromConfig(config: string): DriverAvailability {
   const m = /^CONFIG_RAMDAX=([ym])$/m.exec(config);
   if (!m) return 'absent';
   return m[1] === 'y' ? 'builtin' : 'module';
+}
+
+/** What a result records of its kernel beyond name, release and hashes: how a built kernel was made, and whether it came from the command line. */
+export function kernelIdentity(k: KernelArtifact): { build?: { revision: string; patches: { file: string; index?: number; subject?: string; sha256: string; patchId?: string }[] }; adhoc?: KernelArtifact['adhoc'] } {
+  const b = (k as KernelArtifact & { build?: { revision?: string; patches?: { file: string; sha256: string }[] } }).build;
+  return { ...(b?.revision ? { build: { revision: b.revision, patches: b.patches ?? [] } } : {}), ...(k.adhoc ? { adhoc: k.adhoc } : {}) };
 }

@@ -66,13 +66,15 @@ async function hasHeader(header: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
+/** How a build package is found (injectable for tests). */
+export type BuildProbe = (probe: (typeof BUILD_PACKAGES)[number]['probe']) => Promise<boolean>;
+
+const realProbe: BuildProbe = (probe) => ('bin' in probe ? onPath(probe.bin) : hasHeader(probe.header));
+
 /** The build packages whose probe fails, in the list's order. */
-export async function missingBuildPackages(): Promise<string[]> {
+export async function missingBuildPackages(probe: BuildProbe = realProbe): Promise<string[]> {
   const missing: string[] = [];
-  for (const { pkg, probe } of BUILD_PACKAGES) {
-    const ok = 'bin' in probe ? await onPath(probe.bin) : await hasHeader(probe.header);
-    if (!ok) missing.push(pkg);
-  }
+  for (const { pkg, probe: p } of BUILD_PACKAGES) if (!(await probe(p))) missing.push(pkg);
   return missing;
 }
 
@@ -100,15 +102,25 @@ export async function ensureHostPackages(log: Logger): Promise<{ installed: stri
   return { installed: missing };
 }
 
+/** What ensureBuildTools uses to look and install; the real host unless a test says otherwise. */
+export interface BuildToolsHost {
+  probe?: BuildProbe;
+  /** May this process install Debian packages? (root with apt-get, and not RAMDAX_HARNESS_NO_APT=1) */
+  canApt?: () => Promise<boolean>;
+  installer?: (log: Logger, packages: string[]) => Promise<void>;
+}
+
 /**
  * Make sure a kernel can be built from source here: install what is missing
  * with apt (root) or fail at once (exit 3) naming every missing package,
  * before any tree is unpacked or configured.
  */
-export async function ensureBuildTools(log: Logger, opts: { install?: boolean } = {}): Promise<{ installed: string[] }> {
-  const missing = await missingBuildPackages();
+export async function ensureBuildTools(log: Logger, opts: { install?: boolean } & BuildToolsHost = {}): Promise<{ installed: string[] }> {
+  const probe = opts.probe ?? realProbe;
+  const missing = await missingBuildPackages(probe);
   if (missing.length === 0) return { installed: [] };
-  if (opts.install === false || !(await canApt())) {
+  const mayApt = opts.install !== false && process.env.RAMDAX_HARNESS_NO_APT !== '1' && (await (opts.canApt ?? canApt)());
+  if (!mayApt) {
     throw infraError(
       `building a kernel needs ${missing.join(', ')}, which this host lacks`,
       undefined,
@@ -116,8 +128,8 @@ export async function ensureBuildTools(log: Logger, opts: { install?: boolean } 
     );
   }
   log.step(`kernel build tools: installing ${missing.join(' ')} with apt-get`);
-  await aptInstall(log, missing);
-  const still = await missingBuildPackages();
+  await (opts.installer ?? aptInstall)(log, missing);
+  const still = await missingBuildPackages(probe);
   if (still.length) throw infraError(`kernel build tools still missing after apt-get install: ${still.join(', ')}`);
   return { installed: missing };
 }

@@ -2,7 +2,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { inputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { ensureKernel, type KernelBuilder } from './kernels.js';
-import { ensureHostPackages } from './host-packages.js';
+import { ensureBuildTools, ensureHostPackages } from './host-packages.js';
 import { ensureImage } from './image.js';
 import { ensureKeys } from './keys.js';
 import { verifiedImage, verifiedKernel } from './verified.js';
@@ -37,6 +37,14 @@ export async function setup(catalog: Catalog, o: SetupOptions, log: Logger): Pro
       didWork = true;
       lines.push(`host packages: installed ${pk.installed.join(' ')}`);
     } else lines.push('host packages: already present');
+  }
+  // A kernel built from source needs flex, bison, libelf-dev, … : checked (and installed) before anything is fetched.
+  if (o.kernels.some((k) => catalog.kernels.get(k)!.source)) {
+    const tools = await ensureBuildTools(log, { install: !o.skipHostPackages });
+    if (tools.installed.length) {
+      didWork = true;
+      lines.push(`kernel build tools: installed ${tools.installed.join(' ')}`);
+    } else lines.push('kernel build tools: already present');
   }
   const keys = await ensureKeys(o.cacheDir, log);
   for (const name of o.kernels) {

@@ -47,6 +47,8 @@ export const namespaceStep: StepKind<Params> = {
   undefines: (p) => (p.action === 'destroy' ? [p.target === 'all' ? '*' : p.target] : []),
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
+      // Namespaces live in the labels: the label baseline of the data-integrity steps starts again after this step.
+      if (ctx.integrity) ctx.integrity.labels = undefined;
       if (p.action === 'destroy') {
         const dev = p.target === 'all' ? 'all' : ctx.namespaces.get(p.target)?.dev;
         r.check(dev !== undefined, `namespace '${p.target}' was not created`);

@@ -1,13 +1,15 @@
 import { z } from 'zod';
-import { command } from '../common/shell-quote.js';
+import { asArray } from './ndctl.js';
+import { bindE820, impossibleSizes, PROVIDER, readBus } from './bind.js';
 import { runBody, StepSkip } from './recorder.js';
-import { asArray, type NdBus } from './ndctl.js';
 import type { StepKind } from './types.js';
 
 const Params = z
   .object({
     /** Which driver binds the e820_pmem device: ramdax (labels) or nd_e820 (the label-less control). */
     driver: z.enum(['ramdax', 'nd_e820']).default('ramdax'),
+    /** Unbind and bind again when the driver already holds the device: namespaces come back from the labels. */
+    rebind: z.boolean().default(false),
     expect: z
       .object({
         dimms: z.number().int().min(0).max(512).optional(),
@@ -19,9 +21,6 @@ const Params = z
   .strict();
 type Params = z.output<typeof Params>;
 
-const DEV = '/sys/bus/platform/devices/e820_pmem';
-const PROVIDER: Record<Params['driver'], string> = { ramdax: 'ramdax', nd_e820: 'e820' };
-
 /**
  * Bind the e820_pmem platform device to the chosen driver (driver_override,
  * unbind from whoever holds it, bind), then check what ndctl sees.
@@ -30,43 +29,23 @@ export const ramdaxStep: StepKind<Params> = {
   kind: 'ramdax',
   summary: 'bind the legacy-PMEM device to ramdax (or nd_e820) and check bus, DIMMs and regions',
   schema: Params as z.ZodType<Params, unknown>,
-  title: (p) => `bind e820_pmem to ${p.driver}`,
+  title: (p) => `${p.rebind ? 'rebind' : 'bind'} e820_pmem to ${p.driver}`,
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
-      const driver = p.driver === 'nd_e820' ? 'nd_e820' : 'ramdax';
-      if (driver === 'ramdax' && ctx.kernel.ramdax === 'absent') {
+      if (p.driver === 'ramdax' && ctx.kernel.ramdax === 'absent') {
         throw new StepSkip(`kernel ${ctx.kernel.release} has no ramdax driver (CONFIG_RAMDAX not set)`);
       }
-      const present = await r.sh(`test -e ${DEV}`, { allowFail: true });
-      r.check(present.exitCode === 0, `no ${DEV}: the kernel made no legacy PMEM range (is there a memmap=SIZE!START on the command line, inside guest RAM?)`);
-      // Built in, the e820 driver is called e820_pmem; as a module, nd_e820.
-      await r.sh(command('modprobe', '-a', '-q', driver, 'nd_pmem', 'dax_pmem', 'device_dax', 'nd_btt'), { allowFail: true });
-      await r.sh(`echo ${command(driver === 'nd_e820' ? '' : 'ramdax')} > ${DEV}/driver_override`);
-      const holder = (await r.sh(`basename "$(readlink ${DEV}/driver 2>/dev/null)"`, { allowFail: true })).stdout.trim();
-      const want = driver === 'nd_e820' ? ['nd_e820', 'e820_pmem'] : ['ramdax'];
-      if (holder && holder !== '.' && !want.includes(holder)) {
-        await r.sh(`echo e820_pmem > /sys/bus/platform/drivers/${holder}/unbind`);
-      }
-      const now = (await r.sh(`basename "$(readlink ${DEV}/driver 2>/dev/null)"`, { allowFail: true })).stdout.trim();
-      if (!want.includes(now)) {
-        const target = driver === 'ramdax' ? 'ramdax' : '$(ls -d /sys/bus/platform/drivers/nd_e820 /sys/bus/platform/drivers/e820_pmem 2>/dev/null | head -n1 | xargs basename)';
-        await r.sh(`echo e820_pmem > /sys/bus/platform/drivers/${target}/bind`);
-      }
-      const bound = (await r.sh(`basename "$(readlink ${DEV}/driver)"`)).stdout.trim();
-      r.check(want.includes(bound), `e820_pmem is bound to '${bound}', not ${want.join('/')}`);
-
-      const buses = asArray(await r.json<NdBus | NdBus[]>('ndctl list -BDR'));
-      const bus = buses.find((b) => b.provider === PROVIDER[p.driver]);
-      r.details.buses = buses.map((b) => b.provider);
-      r.check(bus !== undefined, `no nvdimm bus with provider '${PROVIDER[p.driver]}' (buses: ${buses.map((b) => b.provider).join(', ') || 'none'})`);
+      await bindE820(r, p.driver, { rebind: p.rebind });
+      const { bus, providers } = await readBus(r, PROVIDER[p.driver]);
+      r.details.buses = providers;
+      r.check(bus !== undefined, `no nvdimm bus with provider '${PROVIDER[p.driver]}' (buses: ${providers.join(', ') || 'none'})`);
       const dimms = asArray(bus!.dimms).length;
       const regions = asArray(bus!.regions);
       r.details.dimms = dimms;
       r.details.regions = regions.map((x) => ({ dev: x.dev, size: x.size, align: x.align, available: x.available_size }));
-      // Sizes must make sense: a label area larger than its range underflows into huge mapping lengths.
       for (const reg of regions) {
-        const bad = asArray(reg.mappings).find((m) => m.length > reg.size);
-        r.check((reg.available_size ?? 0) >= 0 && !bad, `${reg.dev}: ndctl reports impossible sizes (size ${reg.size}, available_size ${reg.available_size}${bad ? `, mapping length ${bad.length} on ${bad.dimm}` : ''}): the carve-out is no larger than ramdax's label area`);
+        const why = impossibleSizes(reg);
+        r.check(why === undefined, why!);
       }
       const expDimms = p.expect.dimms ?? (p.driver === 'ramdax' ? ctx.carveOuts.length : 0);
       const expRegions = p.expect.regions ?? ctx.carveOuts.length;
@@ -74,4 +53,3 @@ export const ramdaxStep: StepKind<Params> = {
       r.check(regions.length === expRegions, `expected ${expRegions} region(s), ndctl shows ${regions.length}`);
     }),
 };
-

@@ -27,6 +27,7 @@ export const rebootStep: StepKind<Params> = {
   summary: 'warm-reboot the guest in the same QEMU (RAM contents kept) and wait for SSH again',
   schema: Params as z.ZodType<Params, unknown>,
   shorthand: (method) => ({ method }),
+  reboots: (p) => [p?.method ?? 'warm'],
   title: (p) =>
     ({ warm: 'warm reboot (same QEMU, RAM kept)', 'power-cycle': 'power cycle (QEMU killed and restarted on the same RAM file)', kexec: 'kexec into the same kernel (RAM kept)' })[p.method],
   run: (ctx, p) =>

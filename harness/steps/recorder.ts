@@ -35,6 +35,11 @@ export class StepRecorder {
     this.deadline = Date.now() + ctx.timeoutMs;
   }
 
+  /** Milliseconds left before the step's deadline. */
+  remainingMs(): number {
+    return this.deadline - Date.now();
+  }
+
   /** Run a command; a non-zero exit (or a time-out) fails the step unless `allowFail`. */
   async sh(command: string, opts: { allowFail?: boolean; stdin?: string } = {}): Promise<CommandResult> {
     const remaining = this.deadline - Date.now();

@@ -3,6 +3,8 @@ import type { CommandResult, Guest } from '../model/guest.js';
 import type { DriverAvailability } from '../model/kernel.js';
 import type { Metric } from '../model/results.js';
 import type { CarveOut } from '../model/scenario.js';
+import type { FillRecord } from './integrity/pattern.js';
+import type { LabelSnapshot } from './integrity/labels.js';
 
 export type { CommandResult, Guest } from '../model/guest.js';
 export type { Step } from '../model/scenario.js';
@@ -16,6 +18,17 @@ export interface NamespaceInfo {
   align?: number;
   blockdev?: string;
   chardev?: string;
+  /** What `fill` steps wrote to it, for later verification. */
+  fill?: FillRecord;
+}
+
+/** Data-integrity state of a case, shared by its steps. */
+export interface IntegrityState {
+  /**
+   * The DIMMs' label areas as the last data step left them. Data steps compare
+   * against it; steps that change namespaces (the `namespace` step) drop it.
+   */
+  labels?: { snapshot: LabelSnapshot; by: string };
 }
 
 /**
@@ -37,6 +50,10 @@ export interface StepContext {
   reboot?: (timeoutMs: number, method: RebootMethod) => Promise<Record<string, number | undefined>>;
   /** Samples per measurement for perf steps (`run --repeat`, else the scenario's `repeats:`). */
   repeats?: number;
+  /** Label baseline of the data-integrity steps (one object per case, shared by its steps). */
+  integrity?: IntegrityState;
+  /** This step's name (its TAP point), for messages that name an earlier step. */
+  stepName?: string;
 }
 
 export type StepStatus = 'pass' | 'fail' | 'skip';
@@ -66,9 +83,16 @@ export interface StepKind<P> {
   defines?(p: P): string[];
   /** Namespace names this step removes (`'*'` for all); later steps may define them again. */
   undefines?(p: P): string[];
-  /** Namespace names this step uses, with the parameter that names each. */
-  uses?(p: P): { name: string; param: string }[];
-  /** Checks that need the whole scenario, e.g. a file system too big for its namespace. */
-  crossCheck?(p: P, defined: Map<string, unknown>): { param: string; message: string } | undefined;
+  /**
+   * Namespace names this step uses, with the parameter (a key, or a path below
+   * the step) that names each; `filled`: an earlier `fill` must have written it.
+   */
+  uses?(p: P): { name: string; param: string | (string | number)[]; filled?: boolean }[];
+  /** Namespace names this step writes a fill pattern to (for `uses(...).filled`). */
+  fills?(p: P): string[];
+  /** Checks that need the whole scenario, e.g. a file system too big for its namespace; `filled`: the params of each namespace's last fill. */
+  crossCheck?(p: P, defined: Map<string, unknown>, filled: Map<string, unknown>): { param: string; message: string } | undefined;
+  /** How this step reboots the guest (the runner then lets QEMU reset; power-cycle needs a RAM file). */
+  reboots?(p: P): RebootMethod[];
   run(ctx: StepContext, p: P): Promise<StepOutcome>;
 }

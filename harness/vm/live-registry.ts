@@ -44,22 +44,31 @@ export const sameProcessAlive = (pid: number, start: string): boolean => process
 
 export class LiveRegistry {
   private n = 0;
+  private made = false;
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly start: string,
+  ) {}
 
-  /** This process's record folder under `cacheDir/live`. */
+  /** This process's record folder under `cacheDir/live` (made with the first record: a command that starts nothing leaves nothing). */
   static open(cacheDir: string): LiveRegistry {
     const start = processStart(process.pid) ?? '0';
-    const dir = join(liveRoot(cacheDir), `${process.pid}-${start}`);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, 'owner.json'), `${JSON.stringify({ pid: process.pid, start, argv: process.argv.slice(1), at: new Date().toISOString() })}\n`);
-    return new LiveRegistry(dir);
+    return new LiveRegistry(join(liveRoot(cacheDir), `${process.pid}-${start}`), start);
+  }
+
+  private ensureDir(): void {
+    if (this.made) return;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(this.dir, 'owner.json'), `${JSON.stringify({ pid: process.pid, start: this.start, argv: process.argv.slice(1), at: new Date().toISOString() })}\n`);
+    this.made = true;
   }
 
   /** Record something; the returned function forgets it again (when it is gone). */
   track(rec: LiveRecord): () => void {
     const file = join(this.dir, `${rec.kind}-${++this.n}.json`);
     try {
+      this.ensureDir();
       writeFileSync(file, `${JSON.stringify(rec)}\n`);
     } catch {
       // A full or read-only cache must not stop a run: the parent-death signal still holds.

@@ -79,7 +79,7 @@ t.test('a case fails on purpose; the scenario made from the real console log rep
   const made = await cli(['new', '--from-console', 'test/fixtures/consoles/real-warning-beyond-ram.log', '--name', 'from-console-beyond-ram', '--out', fromConsole]);
   t.equal(made.exitCode, 0, `new --from-console exits 0 (${tail(made.stderr)})`);
   // npm test turns automatic archives off for the other tests (RAMDAX_HARNESS_PACK_LIMIT=0): here the default limit is on.
-  const r = await cli(['run', 'scenarios/edge/beyond-ram.yaml', fromConsole, '--kernel', 'source-7.2', '--results', results], { env: { RAMDAX_HARNESS_PACK_LIMIT: String(256 * 2 ** 20) } });
+  const r = await cli(['run', 'scenarios/edge/beyond-ram.yaml', fromConsole, '--kernel', 'source-7.2', '--results', results, '--report', 'wait'], { env: { RAMDAX_HARNESS_PACK_LIMIT: String(256 * 2 ** 20) } });
   t.equal(r.exitCode, 1, `exit 1: beyond-ram fails (${tail(r.stderr)})`);
   runDir = join(results, (await readdir(results))[0]!);
   caseDir = join(runDir, 'beyond-ram');
@@ -146,10 +146,11 @@ t.test('another user, a fresh cache, nothing fetched: the pasted command reprodu
   await execa('chown', ['-R', `${NOBODY}:${NOBODY}`, home]);
   await chown(home, NOBODY, NOBODY);
   const report = await readFile(join(runDir, 'report.txt'), 'utf8');
-  const command = /^ {2}(npx ramdax-harness repro \S+\.tar\.gz)$/m.exec(report)?.[1];
+  // The command may be broken over lines with backslash continuations (≤ 80 columns); bash takes it as pasted.
+  const command = /^ {2}(npx ramdax-harness repro(?: \\\n +| )\S+\.tar\.gz)$/m.exec(report)?.[1];
   t.ok(command, 'report.txt names the reproduce command');
   // The archive attached to the mail has the name the report uses.
-  const named = command!.split(' ').at(-1)!;
+  const named = command!.split(/\s+/).at(-1)!;
   if (named !== archive.split('/').at(-1)) await cp(archive, join(home, named));
   await execa('chown', ['-R', `${NOBODY}:${NOBODY}`, home]);
   const env = { HOME: home, RAMDAX_HARNESS_CACHE: join(home, 'cache'), RAMDAX_HARNESS_RESULTS: join(home, 'results'), PATH: process.env.PATH!, npm_config_cache: join(home, '.npm'), npm_config_offline: 'true' };

@@ -3,7 +3,7 @@ import t from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findFindings } from '../../harness/triage/findings.js';
-import { renderText, wrap, WIDTH } from '../../harness/report/text.js';
+import { renderText, shellLines, wrap, WIDTH } from '../../harness/report/text.js';
 import { argvTemplate, knownHostsLine } from '../../harness/results/archive-format.js';
 import { parseSums } from '../../harness/results/unpack.js';
 import { compareOutcome, rateLine } from '../../harness/results/outcome.js';
@@ -45,6 +45,16 @@ t.test('report.txt: ≤ 80 columns, the sections, one block per title', async (t
   t.match(text, /ramdax-harness 0\.1\.0 \(node v20\)/);
   t.notMatch(text, /Code: /, 'no code bytes');
   t.same(wrap('x'.repeat(100)).map((l) => l.length), [80, 22]);
+});
+
+t.test('the reproduce command stays pasteable: one line when it fits, else backslash continuations', async (t) => {
+  t.same(shellLines('npx ramdax-harness repro a.tar.gz'), ['  npx ramdax-harness repro a.tar.gz']);
+  const long = `npx ramdax-harness repro ramdax-repro-2026-11-30T08-34-06Z-9439-${'x'.repeat(30)}.tar.gz`;
+  const lines = shellLines(long);
+  t.ok(lines.length > 1, 'broken');
+  for (const l of lines) t.ok(l.length <= WIDTH, `≤ ${WIDTH}: ${l}`);
+  t.ok(lines.slice(0, -1).every((l) => l.endsWith(' \\')), 'every line but the last continues');
+  t.equal(lines.join('\n').replace(/ \\\n +/g, ' ').trim(), long, 'joined as the shell does, the same command');
 });
 
 t.test('archive format: argv template, known_hosts, SHA256SUMS', async (t) => {

@@ -166,6 +166,19 @@ t.test('ramdax: passes with one ramdax DIMM and region for one carve-out', async
   t.equal(out.commands.length, guest.log.length, 'every command is recorded');
 });
 
+t.test('ramdax: rebind unbinds the device from ramdax and binds it again', async (t) => {
+  const guest = new FakeGuest([...platformDevice('ramdax'), ndctlList(ramdaxBus(1, 1))]);
+  const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams({ rebind: true }));
+  t.equal(out.status, 'pass', out.reason ?? 'passed');
+  const unbind = guest.log.indexOf('echo e820_pmem > /sys/bus/platform/drivers/ramdax/unbind');
+  const bind = guest.log.indexOf('echo e820_pmem > /sys/bus/platform/drivers/ramdax/bind');
+  t.ok(unbind >= 0 && bind > unbind, 'unbound from ramdax, then bound again');
+  t.equal(ramdaxStep.title(ramdaxParams({ rebind: true })), 'rebind e820_pmem to ramdax');
+  const plain = new FakeGuest([...platformDevice('ramdax'), ndctlList(ramdaxBus(1, 1))]);
+  await ramdaxStep.run(ctxOf(plain), ramdaxParams());
+  t.notOk(plain.log.some((c) => c.endsWith('/unbind')), 'without rebind a bound device is left alone');
+});
+
 t.test('ramdax: already bound to ramdax, several buses listed as an array', async (t) => {
   const guest = new FakeGuest([...platformDevice('ramdax'), ndctlList([e820Bus, ramdaxBus(2, 2)])]);
   const out = await ramdaxStep.run(ctxOf(guest, { carveOuts: [{ size: G, start: 4 * G }, { size: G, start: 6 * G }] }), ramdaxParams());
