@@ -10,6 +10,7 @@ import { BootFailure } from './boot.js';
 import { deviceState } from './guest-state.js';
 import { machineRecord, prepareBoot, startMachine, type BootProgress, type Machine, type MachineEnv } from './machine.js';
 import { handOver, shutdownMachine } from './shutdown.js';
+import { hasKmemleak, kmemleakPoint } from './kmemleak.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
@@ -121,7 +122,13 @@ export async function runBootGroup(
     const before = next ? await deviceState(m.session) : undefined;
     const outcome = await runSteps(m, s, dir, emit, env);
     const dmesgFile = join(dir, 'dmesg.txt');
-    if (next && outcome.completed && !outcome.guestGone && !env.interrupt.aborted) {
+    // Debug kernels: kmemleak is scanned at the end of every case; a leak fails the case like a WARN.
+    let leakFree = true;
+    if (!outcome.guestGone && m.vm.running && !env.interrupt.aborted) {
+      m.kmemleak ??= await hasKmemleak(m.session);
+      if (m.kmemleak) leakFree = await kmemleakPoint(m.session, emit, s.timeouts.step);
+    }
+    if (next && outcome.completed && leakFree && !outcome.guestGone && !env.interrupt.aborted) {
       if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log })) {
         await done(c, await finish(result, c, env));
         continue;

@@ -72,7 +72,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
   };
   const k = m.inputs.kernel;
   const caps = capabilitiesOf(k);
-  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax } };
+  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), memo: new Map<string, unknown>(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax } };
   if (m.taint === undefined) {
     const initial = await readDmesg(m.session);
     m.dmesgSeen = initial?.lines.length ?? 0;
@@ -96,8 +96,10 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     const vmBefore = m.vm;
     const t0 = Date.now();
     let point: Omit<PointResult, 'id'>;
+    let skipRest = false;
     try {
       const out = await kind.run(ctx, step.params);
+      skipRest = out.skipRest === true;
       const durationMs = Date.now() - t0;
       point = { name: step.name, kind: 'step', status: out.status, reason: out.reason, durationMs, commands: out.commands, details: out.details, subtap: out.subtap, metrics: stepMetrics(step, durationMs, out.metrics) };
     } catch (err) {
@@ -148,7 +150,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
       await markRest(s, i + 1, emit, 'miss', `step ${i + 1} (${step.name}) ${point.status === 'fail' ? 'failed' : 'errored'}`);
       return { completed: false, guestGone: false };
     }
-    if (point.status === 'skip' && step.kind === 'ramdax') {
+    if (point.status === 'skip' && skipRest) {
       await markRest(s, i + 1, emit, 'skip', point.reason ?? 'ramdax unavailable');
       return { completed: true, guestGone: false };
     }

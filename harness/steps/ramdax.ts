@@ -1,77 +1,127 @@
 import { z } from 'zod';
-import { command } from '../common/shell-quote.js';
-import { runBody, StepSkip } from './recorder.js';
-import { asArray, type NdBus } from './ndctl.js';
+import { Duration, Size } from '../scenario/types.js';
+import { DeviceRef, GuestPath } from './device.js';
+import { bindAction, unbindAction } from './ramdax-bind.js';
+import { cycleAction } from './ramdax-cycle.js';
+import { runBody } from './recorder.js';
 import type { StepKind } from './types.js';
 
-const Params = z
+const Count = z.number().int().min(0).max(512);
+
+const Counts = z
   .object({
-    /** Which driver binds the e820_pmem device: ramdax (labels) or nd_e820 (the label-less control). */
-    driver: z.enum(['ramdax', 'nd_e820']).default('ramdax'),
-    expect: z
-      .object({
-        dimms: z.number().int().min(0).max(512).optional(),
-        regions: z.number().int().min(0).max(512).optional(),
-      })
-      .strict()
-      .default({}),
+    dimms: Count.optional(),
+    regions: Count.optional(),
+    /** Enabled namespaces after the bind (default: those the last unbind took away, by uuid; unchecked when there was none). */
+    namespaces: Count.optional(),
   })
   .strict();
-type Params = z.output<typeof Params>;
 
-const DEV = '/sys/bus/platform/devices/e820_pmem';
-const PROVIDER: Record<Params['driver'], string> = { ramdax: 'ramdax', nd_e820: 'e820' };
+const Bind = z
+  .object({
+    action: z.literal('bind'),
+    /** Which driver binds the e820_pmem device: ramdax (labels) or nd_e820 (the label-less control). */
+    driver: z.enum(['ramdax', 'nd_e820']).default('ramdax'),
+    expect: Counts.default({}),
+  })
+  .strict();
+
+/** A process that keeps a mapping open across the unbind: a devdax namespace, or a file on a mounted fsdax file system. */
+const Hold = z
+  .object({
+    /** A devdax namespace name or a /dev/daxX.Y path. */
+    device: DeviceRef.optional(),
+    /** A file (created when missing) on a mounted file system. */
+    file: GuestPath.optional(),
+    length: Size.default(2 * 1024 ** 2),
+    /** How long the unbind may take while the mapping is held before it counts as blocked. */
+    wait: Duration.default(20_000),
+  })
+  .strict()
+  .refine((h) => (h.device === undefined) !== (h.file === undefined), { message: 'hold one of device: or file:' });
+
+const Unbind = z
+  .object({
+    action: z.literal('unbind'),
+    hold: Hold.optional(),
+    expect: z
+      .object({
+        /** Mount points that stay in the mount table with their device gone (unbind under a mounted file system). */
+        orphanMounts: z.array(GuestPath).max(16).default([]),
+        /** With `hold`: whether the unbind completes while the mapping is held, or waits until it is released. */
+        unbind: z.enum(['completes', 'waits']).default('completes'),
+        /** With `hold`: what the holder sees when it touches its mapping after the unbind. */
+        holder: z.enum(['sigbus', 'intact']).optional(),
+      })
+      .strict()
+      .default({ orphanMounts: [], unbind: 'completes' }),
+  })
+  .strict();
+
+export const CYCLE_VIA = ['unbind', 'rmmod', 'switch'] as const;
+
+const Cycle = z
+  .object({
+    action: z.literal('cycle'),
+    count: z.number().int().min(1).max(10_000),
+    /**
+     * unbind: through sysfs (unbind, bind); rmmod: unload and reload the modules
+     * (modular kernels; a SKIP when ramdax is built in); switch: ramdax → nd_e820
+     * → ramdax, both views checked.
+     */
+    via: z.enum(CYCLE_VIA).default('unbind'),
+    /** With via: rmmod, the modules to unload (in order; libnvdimm last) — all must be gone in between. */
+    modules: z.array(z.string().regex(/^[a-z0-9_]+$/)).min(1).max(16).default(['ramdax']),
+    /** A guest command run after every rebind; it must exit 0 (e.g. compare data written before). */
+    check: z.string().min(1).max(4096).optional(),
+    expect: Counts.default({}),
+    /** Slab and memory growth across the cycles; `false` turns the check off. */
+    leaks: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            /** Cycles before the first sample (one-time allocations). */
+            warmup: z.number().int().min(0).max(100).default(3),
+            slabBytesPerCycle: z.number().min(0).default(4096),
+            objectsPerCycle: z.number().min(0).default(0.5),
+            otherBytesPerCycle: z.number().min(0).default(4096),
+          })
+          .strict(),
+      ])
+      .default({ warmup: 3, slabBytesPerCycle: 4096, objectsPerCycle: 0.5, otherBytesPerCycle: 4096 }),
+  })
+  .strict();
+
+const Params = z.discriminatedUnion('action', [Bind, Unbind, Cycle]);
+export type RamdaxParams = z.output<typeof Params>;
+export type BindParams = z.output<typeof Bind>;
+export type UnbindParams = z.output<typeof Unbind>;
+export type CycleParams = z.output<typeof Cycle>;
 
 /**
- * Bind the e820_pmem platform device to the chosen driver (driver_override,
- * unbind from whoever holds it, bind), then check what ndctl sees.
+ * The e820_pmem device's driver lifecycle. `bind` (the default) forces it
+ * onto ramdax (or nd_e820); `unbind` takes it away; `cycle` does both N
+ * times (sysfs, module reload, or a switch through nd_e820). Every action
+ * has its checks built in: after an unbind nothing of the bus is left in
+ * sysfs, /dev, ndctl or the mount table; after a bind exactly the expected
+ * bus, DIMMs, regions and the namespaces from the labels; across cycles no
+ * slab or memory growth per cycle.
  */
-export const ramdaxStep: StepKind<Params> = {
+export const ramdaxStep: StepKind<RamdaxParams> = {
   kind: 'ramdax',
-  summary: 'bind the legacy-PMEM device to ramdax (or nd_e820) and check bus, DIMMs and regions',
-  schema: Params as z.ZodType<Params, unknown>,
-  title: (p) => `bind e820_pmem to ${p.driver}`,
+  summary: 'bind e820_pmem to ramdax (or nd_e820), unbind it, or cycle it N times, with "nothing left behind" and exact-count checks built in',
+  schema: z.preprocess((v) => (v && typeof v === 'object' && !('action' in v) ? { ...v, action: 'bind' } : v), Params) as z.ZodType<RamdaxParams, unknown>,
+  title: (p) => {
+    if (p.action === 'bind') return `bind e820_pmem to ${p.driver}`;
+    if (p.action === 'unbind') return `unbind e820_pmem${p.hold ? ` holding a mapping of ${p.hold.device ?? p.hold.file}` : ''}${p.expect.orphanMounts.length ? ` (mounted: ${p.expect.orphanMounts.join(', ')})` : ''}`;
+    return `${p.count} ${p.via === 'rmmod' ? `rmmod/modprobe (${p.modules.join(' ')})` : p.via === 'switch' ? 'ramdax → nd_e820 → ramdax' : 'unbind/bind'} cycle${p.count === 1 ? '' : 's'}`;
+  },
+  uses: (p) => (p.action === 'unbind' && p.hold?.device && !p.hold.device.startsWith('/') ? [{ name: p.hold.device, param: 'hold' }] : []),
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
-      const driver = p.driver === 'nd_e820' ? 'nd_e820' : 'ramdax';
-      if (driver === 'ramdax' && ctx.kernel.ramdax === 'absent') {
-        throw new StepSkip(`kernel ${ctx.kernel.release} has no ramdax driver (CONFIG_RAMDAX not set)`);
-      }
-      const present = await r.sh(`test -e ${DEV}`, { allowFail: true });
-      r.check(present.exitCode === 0, `no ${DEV}: the kernel made no legacy PMEM range (is there a memmap=SIZE!START on the command line, inside guest RAM?)`);
-      // Built in, the e820 driver is called e820_pmem; as a module, nd_e820.
-      await r.sh(command('modprobe', '-a', '-q', driver, 'nd_pmem', 'dax_pmem', 'device_dax', 'nd_btt'), { allowFail: true });
-      await r.sh(`echo ${command(driver === 'nd_e820' ? '' : 'ramdax')} > ${DEV}/driver_override`);
-      const holder = (await r.sh(`basename "$(readlink ${DEV}/driver 2>/dev/null)"`, { allowFail: true })).stdout.trim();
-      const want = driver === 'nd_e820' ? ['nd_e820', 'e820_pmem'] : ['ramdax'];
-      if (holder && holder !== '.' && !want.includes(holder)) {
-        await r.sh(`echo e820_pmem > /sys/bus/platform/drivers/${holder}/unbind`);
-      }
-      const now = (await r.sh(`basename "$(readlink ${DEV}/driver 2>/dev/null)"`, { allowFail: true })).stdout.trim();
-      if (!want.includes(now)) {
-        const target = driver === 'ramdax' ? 'ramdax' : '$(ls -d /sys/bus/platform/drivers/nd_e820 /sys/bus/platform/drivers/e820_pmem 2>/dev/null | head -n1 | xargs basename)';
-        await r.sh(`echo e820_pmem > /sys/bus/platform/drivers/${target}/bind`);
-      }
-      const bound = (await r.sh(`basename "$(readlink ${DEV}/driver)"`)).stdout.trim();
-      r.check(want.includes(bound), `e820_pmem is bound to '${bound}', not ${want.join('/')}`);
-
-      const buses = asArray(await r.json<NdBus | NdBus[]>('ndctl list -BDR'));
-      const bus = buses.find((b) => b.provider === PROVIDER[p.driver]);
-      r.details.buses = buses.map((b) => b.provider);
-      r.check(bus !== undefined, `no nvdimm bus with provider '${PROVIDER[p.driver]}' (buses: ${buses.map((b) => b.provider).join(', ') || 'none'})`);
-      const dimms = asArray(bus!.dimms).length;
-      const regions = asArray(bus!.regions);
-      r.details.dimms = dimms;
-      r.details.regions = regions.map((x) => ({ dev: x.dev, size: x.size, align: x.align, available: x.available_size }));
-      // Sizes must make sense: a label area larger than its range underflows into huge mapping lengths.
-      for (const reg of regions) {
-        const bad = asArray(reg.mappings).find((m) => m.length > reg.size);
-        r.check((reg.available_size ?? 0) >= 0 && !bad, `${reg.dev}: ndctl reports impossible sizes (size ${reg.size}, available_size ${reg.available_size}${bad ? `, mapping length ${bad.length} on ${bad.dimm}` : ''}): the carve-out is no larger than ramdax's label area`);
-      }
-      const expDimms = p.expect.dimms ?? (p.driver === 'ramdax' ? ctx.carveOuts.length : 0);
-      const expRegions = p.expect.regions ?? ctx.carveOuts.length;
-      r.check(dimms === expDimms, `expected ${expDimms} DIMM(s) on the ${PROVIDER[p.driver]} bus, ndctl shows ${dimms}`);
-      r.check(regions.length === expRegions, `expected ${expRegions} region(s), ndctl shows ${regions.length}`);
+      if (p.action === 'bind') return bindAction(ctx, r, p);
+      if (p.action === 'unbind') return unbindAction(ctx, r, p);
+      return cycleAction(ctx, r, p);
     }),
 };
-
