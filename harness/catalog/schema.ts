@@ -46,6 +46,12 @@ export const KernelDef = z
     debian: DebianKernel.optional(),
     local: LocalKernel.optional(),
     source: SourceKernel.optional(),
+    /**
+     * How much slower this kernel runs than a plain one (a debug kernel with
+     * KASAN and lockdep under TCG): every deadline of a case on it — boot,
+     * SSH, console silence, steps, teardown — is multiplied by this factor.
+     */
+    timeoutScale: z.number().min(1).max(20).optional(),
   })
   .strict()
   .superRefine((k, ctx) => {

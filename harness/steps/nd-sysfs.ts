@@ -20,7 +20,10 @@ export const SNAPSHOT_COMMAND = [
   'cat /sys/bus/nd/devices/ndbus*/wait_probe > /dev/null 2>&1',
   `P=${PLATFORM_DEV}`,
   'echo "holder $(basename "$(readlink $P/driver 2>/dev/null)" 2>/dev/null)"',
-  'for d in /sys/bus/nd/devices/* /sys/bus/dax/devices/* /sys/class/nd/* /sys/class/block/pmem* /sys/class/dax/*; do [ -L "$d" ] && echo "dev $(readlink -f "$d")"; done',
+  'for d in /sys/bus/nd/devices/*; do [ -L "$d" ] && echo "dev nd $(readlink -f "$d")"; done',
+  'for d in /sys/bus/dax/devices/*; do [ -L "$d" ] && echo "dev dax $(readlink -f "$d")"; done',
+  'for d in /sys/class/nd/*; do [ -L "$d" ] && echo "dev class $(readlink -f "$d")"; done',
+  'for d in /sys/class/block/pmem*; do [ -L "$d" ] && echo "dev block $(readlink -f "$d")"; done',
   'for b in /sys/bus/nd/devices/ndbus*; do [ -r "$b/provider" ] && echo "provider ${b##*/} $(cat "$b/provider")"; done',
   'for d in ramdax nd_e820 e820_pmem; do [ -d /sys/bus/platform/drivers/$d ] && echo "driver $d $(ls /sys/bus/platform/drivers/$d | tr "\\n" " ")"; done',
   'for m in ramdax nd_e820 libnvdimm nd_pmem nd_btt dax_pmem device_dax; do [ -d /sys/module/$m ] && echo "module $m $(cat /sys/module/$m/refcnt 2>/dev/null || echo builtin)"; done',
@@ -40,8 +43,10 @@ export interface Mount {
 export interface NdSnapshot {
   /** Driver bound to e820_pmem ('' when none). */
   holder: string;
-  /** Resolved sysfs paths of every nd/dax device, class device and pmem block device. */
+  /** Resolved sysfs paths of every nd bus device, dax bus device, nd class device (ndctlN) and pmem block device. */
   devices: string[];
+  /** Names that have a /dev node when they exist: pmem block devices, device-dax instances, ndctlN. */
+  nodeDevices: string[];
   /** ndbusN → provider. */
   providers: Record<string, string>;
   /** Platform driver → entries of its sysfs folder (bind, unbind, uevent, e820_pmem when bound, module). */
@@ -59,12 +64,14 @@ export interface NdSnapshot {
 /** Read SNAPSHOT_COMMAND's output; throws on ndctl output that is not JSON. */
 export function parseSnapshot(text: string): NdSnapshot {
   const [head = '', json = ''] = text.split(/^--- ndctl$/m);
-  const s: NdSnapshot = { holder: '', devices: [], providers: {}, drivers: {}, modules: {}, nodes: [], mounts: [], ndctl: [] };
+  const s: NdSnapshot = { holder: '', devices: [], nodeDevices: [], providers: {}, drivers: {}, modules: {}, nodes: [], mounts: [], ndctl: [] };
   for (const line of head.split('\n')) {
     const [tag, ...rest] = line.trim().split(/\s+/);
     if (tag === 'holder') s.holder = rest[0] && rest[0] !== '.' ? rest[0] : '';
-    else if (tag === 'dev' && rest[0]) {
-      if (!s.devices.includes(rest[0])) s.devices.push(rest[0]);
+    else if (tag === 'dev' && rest.length >= 2) {
+      const [kind, path] = rest as [string, string];
+      if (!s.devices.includes(path)) s.devices.push(path);
+      if (kind !== 'nd') s.nodeDevices.push(leaf(path));
     } else if (tag === 'provider' && rest.length >= 2) s.providers[rest[0]!] = rest.slice(1).join(' ');
     else if (tag === 'driver' && rest[0]) s.drivers[rest[0]] = rest.slice(1);
     else if (tag === 'module' && rest[0]) s.modules[rest[0]] = rest[1] ?? '';
@@ -82,11 +89,6 @@ export function devicesOfPlatform(s: NdSnapshot): string[] {
 }
 
 const leaf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
-
-/** Names of the kernel devices below the platform device (ndbus1, nmem0, region0, pmem0, dax0.0, ...). */
-export function deviceNames(s: NdSnapshot): Set<string> {
-  return new Set(devicesOfPlatform(s).map(leaf));
-}
 
 export interface UnboundExpect {
   /** Mount points expected to stay in the mount table with their device gone (unbind under a mounted file system). */
@@ -116,13 +118,12 @@ export function leftovers(after: NdSnapshot, before?: NdSnapshot, expect: Unboun
   for (const bus of after.ndctl) {
     out.push(`ndctl still lists bus ${bus.dev} (${bus.provider}): ${asArray(bus.dimms).length} DIMM(s), ${asArray(bus.regions).length} region(s), ${countNamespaces(bus)} namespace(s)`);
   }
-  const gone = before ? deviceNames(before) : undefined;
-  const present = new Set(after.devices.map(leaf));
+  const had = before ? new Set(before.nodeDevices) : undefined;
+  const present = new Set(after.nodeDevices);
   for (const node of after.nodes) {
     const name = leaf(node);
-    // A node of a device that was below e820_pmem before (or of no device at all) is stale.
-    if ((gone ? gone.has(name) : true) && !present.has(name)) out.push(`stale device node ${node} (its device is gone)`);
-    else if (gone?.has(name) && present.has(name)) out.push(`device node ${node} is still there`);
+    // A node whose device is gone is left behind (devtmpfs removes it with the device).
+    if (!present.has(name) && (had === undefined || had.has(name) || /^(pmem|dax)/.test(name))) out.push(`stale device node ${node} (its device is gone)`);
   }
   const orphans = new Set(expect.orphanMounts ?? []);
   for (const m of after.mounts) {
@@ -189,7 +190,7 @@ export function boundProblems(s: NdSnapshot, e: BoundExpect): string[] {
   const bus = listed[0]!;
   const dimms = asArray(bus.dimms).length;
   const regions = asArray(bus.regions).length;
-  const sysDimms = below.filter((d) => /^nmem\d+$/.test(leaf(d)) && !d.includes('/ndctl')).length;
+  const sysDimms = below.filter((d) => /^nmem\d+$/.test(leaf(d))).length;
   const sysRegions = below.filter((d) => /^region\d+$/.test(leaf(d))).length;
   if (dimms !== e.dimms) out.push(`expected ${e.dimms} DIMM(s) on the ${provider} bus, ndctl shows ${dimms}`);
   if (regions !== e.regions) out.push(`expected ${e.regions} region(s), ndctl shows ${regions}`);
