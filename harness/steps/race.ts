@@ -42,7 +42,7 @@ export function parseRaceOutput(text: string): { ops: RaceOp[]; sections: Record
   const ops: RaceOp[] = [];
   const sections: Record<string, string> = {};
   let name: string | undefined;
-  for (const line of text.split('\n')) {
+  for (const line of text.replace(/\n$/, '').split('\n')) {
     const m = /^@op (\S+) (\S+) (\d+) (\d+)(?: (.*))?$/.exec(line);
     if (m) {
       ops.push({ op: m[1]!, worker: m[2]!, iter: Number(m[3]), rc: Number(m[4]), words: (m[5] ?? '').split(/\s+/).filter(Boolean) });

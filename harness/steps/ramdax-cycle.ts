@@ -23,7 +23,7 @@ export interface CycleOutput {
 export function parseCycleOutput(text: string): CycleOutput {
   const out: CycleOutput = { rc: {}, ms: {}, sections: {} };
   const rest: string[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of text.replace(/\n$/, '').split('\n')) {
     const m = /^@(rc|ms|auto) (\S+)(?: (-?\d+))?$/.exec(line);
     if (m?.[1] === 'rc' && m[3] !== undefined) out.rc[m[2]!] = Number(m[3]);
     else if (m?.[1] === 'ms' && m[3] !== undefined) out.ms[m[2]!] = Number(m[3]);

@@ -1,0 +1,165 @@
+/**
+ * The ramdax step's lifecycle actions against a fake nvdimm model
+ * (test/helpers/fake-nd.ts): every "nothing left behind" and "exactly what
+ * is expected" check passes on a clean model and fails, naming what is
+ * wrong, when a fault leaves something behind.
+ */
+import t from 'tap';
+import { ramdaxStep } from '../../harness/steps/ramdax.js';
+import type { NamespaceInfo, StepContext } from '../../harness/steps/types.js';
+import { FakeNd } from '../helpers/fake-nd.js';
+
+const G = 1024 ** 3;
+const M = 1024 ** 2;
+const params = (v: unknown) => ramdaxStep.schema.parse(v);
+
+function ctxOf(guest: FakeNd, o: { ramdax?: 'module' | 'builtin' | 'absent'; namespaces?: Map<string, NamespaceInfo> } = {}): StepContext {
+  return {
+    guest,
+    namespaces: o.namespaces ?? new Map(),
+    memo: new Map(),
+    carveOuts: Array.from({ length: guest.regions }, (_, i) => ({ size: G, start: (4 + 2 * i) * G })),
+    kernel: { release: '7.2.13+deb14-amd64', ramdax: o.ramdax ?? 'module' },
+    timeoutMs: 10_000,
+  };
+}
+
+/** A model bound to ramdax with a devdax and an fsdax namespace in region 0. */
+function bound(regions = 1, faults = {}): FakeNd {
+  const g = new FakeNd(regions, faults);
+  g.holder = 'ramdax';
+  g.override = 'ramdax';
+  g.busId = 1;
+  g.namespaces = [
+    { uuid: '11111111-aaaa', mode: 'devdax', size: 126 * M, region: 0 },
+    { uuid: '22222222-bbbb', mode: 'fsdax', size: 250 * M, region: 0 },
+  ];
+  return g;
+}
+
+t.test('unbind: nothing left, then the rebind brings the same namespaces back from the labels', async (t) => {
+  const g = bound();
+  const ctx = ctxOf(g);
+  const un = await ramdaxStep.run(ctx, params({ action: 'unbind' }));
+  t.equal(un.status, 'pass', un.reason ?? '');
+  t.ok(g.log.includes('echo e820_pmem > /sys/bus/platform/drivers/ramdax/unbind'));
+  t.same((un.details?.namespaces as { uuid: string }[]).map((n) => n.uuid), ['11111111-aaaa', '22222222-bbbb']);
+  const back = await ramdaxStep.run(ctx, params({}));
+  t.equal(back.status, 'pass', back.reason ?? '');
+  t.equal(ctx.memo!.size, 0, 'the expectation is used once');
+});
+
+t.test('unbind: each kind of leftover fails the step and is named', async (t) => {
+  const cases: [object, RegExp][] = [
+    [{ keepRegionAfterUnbind: true }, /^unbind left something behind: sysfs still has 2 device\(s\) below e820_pmem: ndbus1, ndbus1\/region0/],
+    [{ staleNode: true }, /^unbind left something behind: stale device node \/dev\/pmem0 \(its device is gone\)$/],
+    [{ ndctlKeepsBus: true }, /^unbind left something behind: ndctl still lists bus ndbus1 \(ramdax\): 1 DIMM\(s\), 1 region\(s\), 0 namespace\(s\)$/],
+  ];
+  for (const [faults, re] of cases) {
+    const out = await ramdaxStep.run(ctxOf(bound(1, faults)), params({ action: 'unbind' }));
+    t.equal(out.status, 'fail', JSON.stringify(faults));
+    t.match(out.reason, re);
+    t.ok(Array.isArray(out.details?.problems), 'every problem is kept in the details');
+  }
+});
+
+t.test('unbind under a mounted namespace: an orphan mount fails, unless expected', async (t) => {
+  const g = bound();
+  g.mounts = [{ source: '/dev/pmem0', target: '/mnt/pmem', fstype: 'ext4' }];
+  const out = await ramdaxStep.run(ctxOf(g), params({ action: 'unbind' }));
+  t.equal(out.status, 'fail');
+  t.equal(out.reason, 'unbind left something behind: /dev/pmem0 is still mounted on /mnt/pmem (ext4), its device is gone');
+  const g2 = bound();
+  g2.mounts = [{ source: '/dev/pmem0', target: '/mnt/pmem', fstype: 'ext4' }];
+  const ok = await ramdaxStep.run(ctxOf(g2), params({ action: 'unbind', expect: { orphanMounts: ['/mnt/pmem'] } }));
+  t.equal(ok.status, 'pass', ok.reason ?? '');
+  const g3 = bound();
+  const missing = await ramdaxStep.run(ctxOf(g3), params({ action: 'unbind', expect: { orphanMounts: ['/mnt/pmem'] } }));
+  t.equal(missing.reason, 'unbind left something behind: expected /mnt/pmem to stay mounted with its device gone, but it is not in the mount table');
+});
+
+t.test('unbind: nothing bound is a failure, not a pass', async (t) => {
+  const out = await ramdaxStep.run(ctxOf(new FakeNd(1)), params({ action: 'unbind' }));
+  t.equal(out.status, 'fail');
+  t.match(out.reason, /^e820_pmem is not bound to any driver/);
+});
+
+t.test('bind after unbind: a namespace missing from the labels fails', async (t) => {
+  const g = bound(1, { loseNamespaceOnBind: true });
+  const ctx = ctxOf(g);
+  t.equal((await ramdaxStep.run(ctx, params({ action: 'unbind' }))).status, 'pass');
+  const out = await ramdaxStep.run(ctx, params({}));
+  t.equal(out.status, 'fail');
+  t.equal(out.reason, 'after binding ramdax: expected 2 namespace(s), ndctl shows 1 (namespace0.0) (+1 more: namespace 11111111-aaaa (devdax, 132120576 bytes) did not come back from the labels)');
+});
+
+t.test('bind after unbind: named namespaces follow their uuid to the new devices', async (t) => {
+  const g = bound();
+  const ns = new Map<string, NamespaceInfo>([['pm', { dev: 'namespace0.7', mode: 'fsdax', size: 250 * M, uuid: '22222222-bbbb', blockdev: 'pmem9' }]]);
+  const ctx = ctxOf(g, { namespaces: ns });
+  await ramdaxStep.run(ctx, params({ action: 'unbind' }));
+  await ramdaxStep.run(ctx, params({}));
+  t.match(ns.get('pm'), { dev: 'namespace0.1', blockdev: 'pmem0', uuid: '22222222-bbbb' });
+});
+
+t.test('cycle: clean cycles pass and record timings; leaks and leftovers fail at the cycle they appear', async (t) => {
+  const g = bound();
+  const out = await ramdaxStep.run(ctxOf(g), params({ action: 'cycle', count: 12 }));
+  t.equal(out.status, 'pass', out.reason ?? '');
+  t.equal(out.details?.cycles, 12);
+  t.match(out.details?.leaks, { cycles: 9, warmup: 3, slabinfo: true, sunreclaimBytesPerCycle: 0 });
+  t.same(out.metrics?.map((m) => [m.name, m.samples.length]), [['lifecycle:unbind', 12], ['lifecycle:bind', 12]]);
+
+  const leak = await ramdaxStep.run(ctxOf(bound(1, { leakObjects: 3 })), params({ action: 'cycle', count: 12 }));
+  t.equal(leak.status, 'fail');
+  t.match(leak.reason, /^memory grows with the cycles \(9 after a warm-up of 3\): unreclaimable slab grows by 24576 bytes per cycle/);
+  t.match(leak.details?.problems, [/unreclaimable slab/, /slab cache kernfs_node_cache grew by 27 objects of 128 bytes over 9 cycles/]);
+
+  const left = await ramdaxStep.run(ctxOf(bound(1, { keepRegionAfterUnbind: true })), params({ action: 'cycle', count: 12 }));
+  t.equal(left.status, 'fail');
+  t.match(left.reason, /^cycle 1\/12 \(unbind\), unbound: sysfs still has 2 device\(s\) below e820_pmem/);
+  t.equal(left.details?.cycle, 1);
+
+  const few = await ramdaxStep.run(ctxOf(bound()), params({ action: 'cycle', count: 4 }));
+  t.equal(few.status, 'pass');
+  t.match(few.details?.leaks, /^not judged: 1 cycle\(s\) after a warm-up of 3/);
+});
+
+t.test('cycle: needs the device bound to ramdax and nothing mounted', async (t) => {
+  const out = await ramdaxStep.run(ctxOf(new FakeNd(1)), params({ action: 'cycle', count: 2 }));
+  t.match(out.reason, /^cycles need e820_pmem bound to ramdax first: e820_pmem is bound to 'nothing'/);
+  const g = bound();
+  g.mounts = [{ source: '/dev/pmem0', target: '/mnt/pmem', fstype: 'ext4' }];
+  const m = await ramdaxStep.run(ctxOf(g), params({ action: 'cycle', count: 2 }));
+  t.match(m.reason, /\/dev\/pmem0 is mounted on \/mnt\/pmem right after the bind/);
+});
+
+t.test('cycle via switch: both views checked each time', async (t) => {
+  const g = bound(2);
+  g.namespaces = [{ uuid: '33333333', mode: 'raw', size: 64 * M, region: 1 }];
+  const out = await ramdaxStep.run(ctxOf(g), params({ action: 'cycle', count: 3, via: 'switch', leaks: false }));
+  t.equal(out.status, 'pass', out.reason ?? '');
+  t.same(Object.keys(out.details?.timingsMs as object), ['unbind', 'bind-e820', 'unbind-e820', 'bind']);
+});
+
+t.test('cycle via rmmod: an honest SKIP on built-in kernels, and the rest of the case goes on', async (t) => {
+  const g = bound();
+  const out = await ramdaxStep.run(ctxOf(g, { ramdax: 'builtin' }), params({ action: 'cycle', count: 3, via: 'rmmod' }));
+  t.equal(out.status, 'skip');
+  t.equal(out.skipRest, undefined, 'only this step is skipped');
+  t.equal(out.reason, 'ramdax is built into 7.2.13+deb14-amd64: there is no module to unload (module cycles need a modular kernel, e.g. debian-7.2)');
+  t.same(g.log, [], 'nothing ran in the guest');
+  const g2 = bound();
+  g2.replies.push([/^printf/, () => ({ stdout: 'ramdax /lib/modules/x/ramdax.ko.xz\nlibnvdimm (builtin)\n' })]);
+  const out2 = await ramdaxStep.run(ctxOf(g2), params({ action: 'cycle', count: 3, via: 'rmmod', modules: ['ramdax', 'libnvdimm'] }));
+  t.equal(out2.status, 'skip');
+  t.equal(out2.reason, 'libnvdimm is built in on 7.2.13+deb14-amd64: cannot unload it');
+});
+
+t.test('cycle via rmmod: modules unloaded in between, the device binds again when ramdax loads', async (t) => {
+  const g = bound();
+  g.replies.push([/^printf/, () => ({ stdout: 'ramdax /lib/modules/x/ramdax.ko.xz\n' })]);
+  const out = await ramdaxStep.run(ctxOf(g), params({ action: 'cycle', count: 2, via: 'rmmod' }));
+  t.equal(out.status, 'pass', out.reason ?? '');
+  t.equal(out.details?.autobound, '2/2');
+});
