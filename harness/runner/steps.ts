@@ -124,12 +124,6 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     const state = m.vm.running && !guestHung ? await readDmesg(m.session) : undefined;
     const added = state ? state.lines.slice(m.dmesgSeen) : [];
     if (state) m.dmesgSeen = state.lines.length;
-    // A taint change with no report in the log (a forced module, a machine check...) still fails the step.
-    if (state && m.taint !== undefined && state.taint !== m.taint && point.status === 'pass') {
-      point.status = 'fail';
-      point.reason = `kernel taint changed from ${m.taint} to ${state.taint} (${taintFlags(state.taint & ~m.taint)})`;
-    }
-    if (state) m.taint = state.taint;
     // A power cycle replaces QEMU: the old one's tail and all of the new one's console count.
     const consoleLines = [...vmBefore.console.linesFrom(consoleFrom), ...(m.vm === vmBefore ? [] : m.vm.console.linesFrom(0))];
     const findings = mergeFindings(findFindings(added), findFindings(consoleLines.map((l) => l.text)));
@@ -140,6 +134,12 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
         point.status = 'fail';
       }
     }
+    // A taint change with no report in the log (a forced module, a machine check...) still fails the step.
+    if (state && m.taint !== undefined && state.taint !== m.taint && point.status === 'pass') {
+      point.status = 'fail';
+      point.reason = `kernel taint changed from ${m.taint} to ${state.taint} (${taintFlags(state.taint & ~m.taint)})`;
+    }
+    if (state) m.taint = state.taint;
     if (added.length) point.dmesg = added;
     await emit(point);
     if (!m.vm.running || guestHung || (point.status === 'error' && m.session.closed)) {

@@ -5,12 +5,11 @@
  *
  * A leak in the bind/unbind path grows with every cycle; one-time
  * allocations (a workqueue, an IDA layer, a cache created on first use)
- * happen in the first cycles and then stop. So the figures are sampled
- * after a warm-up and at the end, and the growth per cycle is compared
- * with a tolerance; unreclaimable slab is also sampled after every cycle
- * and its trend estimated with a robust (Theil–Sen) slope.
+ * happen in the first cycles and then stop. So memory is sampled after a
+ * warm-up, half way and at the end, each time after dropping reclaimable
+ * caches and flushing SLUB's per-CPU slabs, and the growth per cycle is
+ * compared with a tolerance.
  */
-
 /** One round trip: drop reclaimable caches, flush SLUB's per-CPU slabs (exact counts), read the figures. */
 export const SLAB_SAMPLE_COMMAND = [
   'sync; echo 3 > /proc/sys/vm/drop_caches',
@@ -20,9 +19,6 @@ export const SLAB_SAMPLE_COMMAND = [
   'cat /proc/slabinfo 2>/dev/null',
   'true',
 ].join('\n');
-
-/** Cheap: the meminfo counters only (after every cycle). */
-export const MEMINFO_COMMAND = "grep -E '^(SUnreclaim|Percpu|VmallocUsed|KernelStack|PageTables):' /proc/meminfo";
 
 export interface MemSample {
   /** /proc/meminfo in bytes. */
@@ -52,65 +48,73 @@ export function parseSample(text: string): MemSample {
   return { meminfo: parseMeminfo(mem), slab: parseSlabinfo(slab) };
 }
 
-/** Theil–Sen estimator: the median of the slopes between all pairs of points (robust to outliers). */
-export function theilSen(points: { x: number; y: number }[]): number | undefined {
-  const slopes: number[] = [];
-  for (let i = 0; i < points.length; i++) {
-    for (let j = i + 1; j < points.length; j++) {
-      const dx = points[j]!.x - points[i]!.x;
-      if (dx !== 0) slopes.push((points[j]!.y - points[i]!.y) / dx);
-    }
-  }
-  if (!slopes.length) return undefined;
-  slopes.sort((a, b) => a - b);
-  const mid = slopes.length >> 1;
-  return slopes.length % 2 ? slopes[mid]! : (slopes[mid - 1]! + slopes[mid]!) / 2;
+/** What is judged, per cycle, between the sample after the warm-up and the last one. */
+export interface LeakLimits {
+  /** Caches whose objects belong to the devices that come and go (sysfs nodes, dax and block device inodes). */
+  caches: string[];
+  /** Objects per cycle allowed in each of `caches`. */
+  objectsPerCycle: number;
+  /** Bytes per cycle allowed in all kmalloc caches together. */
+  kmallocBytesPerCycle: number;
+  /** Unreclaimable slab (SUnreclaim) bytes per cycle. */
+  slabBytesPerCycle: number;
+  /** Per-CPU and vmalloc bytes per cycle (each). */
+  otherBytesPerCycle: number;
+  /** Memory in use (MemTotal − MemFree − Buffers − Cached − SReclaimable) bytes per cycle: struct pages of map=mem namespaces, page tables. */
+  usedBytesPerCycle: number;
 }
 
-export interface LeakLimits {
-  /** Growth of unreclaimable slab allowed per cycle (bytes), on the trend of per-cycle samples. */
-  slabBytesPerCycle: number;
-  /** Growth allowed per cycle in any one slab cache (objects), between the warm-up and the final sample. */
-  objectsPerCycle: number;
-  /** Growth of per-CPU and vmalloc memory allowed per cycle (bytes), between the warm-up and the final sample. */
-  otherBytesPerCycle: number;
-}
+export const DEFAULT_CACHES = ['kernfs_node_cache', 'kernfs_iattrs_cache', 'dax_cache', 'bdev_cache'];
 
 export interface LeakVerdict {
   problems: string[];
-  /** Figures for the result: per-cycle trend, the caches that grew most, counter deltas. */
+  /** Figures for the result: per-cycle growth of every judged figure, the caches that grew most. */
   details: Record<string, unknown>;
 }
 
+/** The figures judged, from one sample (bytes, or objects for caches). */
+export function figures(s: MemSample, caches: string[]): Record<string, number | undefined> {
+  const m = s.meminfo;
+  const kmalloc = Object.entries(s.slab).filter(([n]) => n.startsWith('kmalloc-'));
+  const used = [m.MemTotal, m.MemFree, m.Buffers, m.Cached, m.SReclaimable].every((x) => x !== undefined) ? m.MemTotal! - m.MemFree! - m.Buffers! - m.Cached! - m.SReclaimable! : undefined;
+  return {
+    SUnreclaim: m.SUnreclaim,
+    Percpu: m.Percpu,
+    VmallocUsed: m.VmallocUsed,
+    used,
+    kmalloc: kmalloc.length ? kmalloc.reduce((a, [, v]) => a + v.active * v.size, 0) : undefined,
+    ...Object.fromEntries(caches.map((c) => [`cache:${c}`, s.slab[c]?.active])),
+  };
+}
+
 /**
- * Judge the memory of `cycles` cycles between `first` (after the warm-up)
- * and `last`, with `trend` the unreclaimable slab after each cycle.
+ * Judge `cycles` cycles from three samples: after the warm-up (`a`), half way
+ * (`b`) and at the end (`c`). A figure leaks when it grew by more than its
+ * tolerance per cycle from a to c AND grew in both halves: a leak grows with
+ * every cycle, noise (a socket buffer, a process that happened to be alive)
+ * does not keep growing.
  */
-export function judgeLeaks(first: MemSample, last: MemSample, cycles: number, trend: { x: number; y: number }[], limits: LeakLimits): LeakVerdict {
+export function judgeLeaks(a: MemSample, b: MemSample, c: MemSample, cycles: number, limits: LeakLimits): LeakVerdict {
   const problems: string[] = [];
-  const details: Record<string, unknown> = { cycles };
-  if (cycles <= 0) return { problems, details };
-  const slope = trend.length >= 3 ? theilSen(trend) : undefined;
-  if (slope !== undefined) {
-    details.sunreclaimBytesPerCycle = Math.round(slope);
-    if (slope > limits.slabBytesPerCycle) problems.push(`unreclaimable slab grows by ${Math.round(slope)} bytes per cycle (trend over ${trend.length} samples; tolerance ${limits.slabBytesPerCycle})`);
+  const fa = figures(a, limits.caches);
+  const fb = figures(b, limits.caches);
+  const fc = figures(c, limits.caches);
+  const perCycle: Record<string, number> = {};
+  const tolerance = (k: string) =>
+    k.startsWith('cache:') ? limits.objectsPerCycle : k === 'kmalloc' ? limits.kmallocBytesPerCycle : k === 'SUnreclaim' ? limits.slabBytesPerCycle : k === 'used' ? limits.usedBytesPerCycle : limits.otherBytesPerCycle;
+  for (const k of Object.keys(fa)) {
+    const [x, y, z] = [fa[k], fb[k], fc[k]];
+    if (x === undefined || y === undefined || z === undefined || cycles <= 0) continue;
+    const rate = (z - x) / cycles;
+    perCycle[k] = Math.round(rate * 100) / 100;
+    if (rate > tolerance(k) && y > x && z > y) {
+      const unit = k.startsWith('cache:') ? 'objects' : 'bytes';
+      problems.push(`${k.startsWith('cache:') ? `slab cache ${k.slice(6)}` : k} grew by ${z - x} ${unit} over ${cycles} cycles, in both halves (${perCycle[k]} per cycle; tolerance ${tolerance(k)})`);
+    }
   }
-  const deltas: Record<string, number> = {};
-  for (const k of ['SUnreclaim', 'Percpu', 'VmallocUsed', 'KernelStack', 'PageTables']) {
-    if (first.meminfo[k] !== undefined && last.meminfo[k] !== undefined) deltas[k] = last.meminfo[k]! - first.meminfo[k]!;
-  }
-  details.meminfoDelta = deltas;
-  for (const k of ['Percpu', 'VmallocUsed']) {
-    const d = deltas[k];
-    if (d !== undefined && d / cycles > limits.otherBytesPerCycle) problems.push(`${k} grew by ${d} bytes over ${cycles} cycles (${Math.round(d / cycles)} per cycle; tolerance ${limits.otherBytesPerCycle})`);
-  }
-  const grown = Object.entries(last.slab)
-    .map(([name, v]) => ({ name, delta: v.active - (first.slab[name]?.active ?? 0), size: v.size }))
-    .filter((g) => g.delta > 0)
-    .sort((a, b) => b.delta * b.size - a.delta * a.size);
-  details.slabGrowth = Object.fromEntries(grown.slice(0, 8).map((g) => [g.name, g.delta]));
-  for (const g of grown) {
-    if (g.delta / cycles > limits.objectsPerCycle) problems.push(`slab cache ${g.name} grew by ${g.delta} objects of ${g.size} bytes over ${cycles} cycles (tolerance ${limits.objectsPerCycle} per cycle)`);
-  }
-  return { problems, details };
+  const grown = Object.entries(c.slab)
+    .map(([name, v]) => ({ name, delta: v.active - (a.slab[name]?.active ?? 0), bytes: (v.active - (a.slab[name]?.active ?? 0)) * v.size }))
+    .filter((g) => g.delta !== 0)
+    .sort((p, q) => Math.abs(q.bytes) - Math.abs(p.bytes));
+  return { problems, details: { cycles, perCycle, topSlabChanges: Object.fromEntries(grown.slice(0, 8).map((g) => [g.name, g.delta])) } };
 }

@@ -9,26 +9,27 @@
  * devices (pmemN) and device-dax instances (daxN.M). After an unbind nothing
  * may remain there, in ndctl's view, in /dev or in the mount table.
  */
+import { posix } from 'node:path';
 import { asArray, type NdBus, type NdNamespace } from './ndctl.js';
 
 export const PLATFORM_DEV = '/sys/bus/platform/devices/e820_pmem';
 const UNDER = '/sys/devices/platform/e820_pmem/';
 
-/** The guest command whose output `parseSnapshot` reads. */
+const MODULES = ['ramdax', 'nd_e820', 'libnvdimm', 'nd_pmem', 'nd_btt', 'dax_pmem', 'device_dax'];
+const DRIVERS = ['ramdax', 'nd_e820', 'e820_pmem'];
+
+/**
+ * The guest command whose output `parseSnapshot` reads. Three programs
+ * (find, grep, ndctl) and shell builtins only: under TCG every exec costs
+ * tens of milliseconds, and a per-device `readlink` made a snapshot take
+ * seconds.
+ */
 export const SNAPSHOT_COMMAND = [
-  // libnvdimm registers regions and namespaces asynchronously: wait_probe waits for that to settle.
-  'cat /sys/bus/nd/devices/ndbus*/wait_probe > /dev/null 2>&1',
-  `P=${PLATFORM_DEV}`,
-  'echo "holder $(basename "$(readlink $P/driver 2>/dev/null)" 2>/dev/null)"',
-  'for d in /sys/bus/nd/devices/*; do [ -L "$d" ] && echo "dev nd $(readlink -f "$d")"; done',
-  'for d in /sys/bus/dax/devices/*; do [ -L "$d" ] && echo "dev dax $(readlink -f "$d")"; done',
-  'for d in /sys/class/nd/*; do [ -L "$d" ] && echo "dev class $(readlink -f "$d")"; done',
-  'for d in /sys/class/block/pmem*; do [ -L "$d" ] && echo "dev block $(readlink -f "$d")"; done',
-  'for b in /sys/bus/nd/devices/ndbus*; do [ -r "$b/provider" ] && echo "provider ${b##*/} $(cat "$b/provider")"; done',
-  'for d in ramdax nd_e820 e820_pmem; do [ -d /sys/bus/platform/drivers/$d ] && echo "driver $d $(ls /sys/bus/platform/drivers/$d | tr "\\n" " ")"; done',
-  'for m in ramdax nd_e820 libnvdimm nd_pmem nd_btt dax_pmem device_dax; do [ -d /sys/module/$m ] && echo "module $m $(cat /sys/module/$m/refcnt 2>/dev/null || echo builtin)"; done',
-  'for n in /dev/pmem* /dev/dax* /dev/ndctl*; do [ -e "$n" ] && echo "node $n"; done',
-  "awk '$1 ~ /^\\/dev\\/(pmem|dax)/ {print \"mount\", $1, $2, $3}' /proc/mounts",
+  // libnvdimm registers regions and namespaces asynchronously: reading wait_probe waits for that to settle.
+  'for f in /sys/bus/nd/devices/ndbus*/wait_probe; do [ -e "$f" ] && read -r _ < "$f"; done',
+  `find /sys/bus/nd/devices /sys/bus/dax/devices /sys/class/nd /sys/class/block ${DRIVERS.map((d) => `/sys/bus/platform/drivers/${d}`).join(' ')} /dev ${PLATFORM_DEV}/driver -maxdepth 1 -printf 'f %p %l\\n' 2>/dev/null`,
+  `grep -s -H . /sys/bus/nd/devices/ndbus*/provider ${MODULES.map((m) => `/sys/module/${m}/refcnt`).join(' ')}`,
+  'while read -r src dst fs rest; do case "$src" in /dev/pmem*|/dev/dax*) echo "mount $src $dst $fs";; esac; done < /proc/mounts',
   "echo '--- ndctl'",
   'ndctl list -BDRN 2>/dev/null',
   'true',
@@ -51,7 +52,7 @@ export interface NdSnapshot {
   providers: Record<string, string>;
   /** Platform driver → entries of its sysfs folder (bind, unbind, uevent, e820_pmem when bound, module). */
   drivers: Record<string, string[]>;
-  /** Loaded modules of the stack → refcount ('builtin' when built in). */
+  /** Loaded modules of the stack → refcount (built-in drivers have no refcnt and are not listed). */
   modules: Record<string, string>;
   /** /dev/pmem*, /dev/dax*, /dev/ndctl* */
   nodes: string[];
@@ -66,21 +67,43 @@ export function parseSnapshot(text: string): NdSnapshot {
   const [head = '', json = ''] = text.split(/^--- ndctl$/m);
   const s: NdSnapshot = { holder: '', devices: [], nodeDevices: [], providers: {}, drivers: {}, modules: {}, nodes: [], mounts: [], ndctl: [] };
   for (const line of head.split('\n')) {
-    const [tag, ...rest] = line.trim().split(/\s+/);
-    if (tag === 'holder') s.holder = rest[0] && rest[0] !== '.' ? rest[0] : '';
-    else if (tag === 'dev' && rest.length >= 2) {
-      const [kind, path] = rest as [string, string];
-      if (!s.devices.includes(path)) s.devices.push(path);
-      if (kind !== 'nd') s.nodeDevices.push(leaf(path));
-    } else if (tag === 'provider' && rest.length >= 2) s.providers[rest[0]!] = rest.slice(1).join(' ');
-    else if (tag === 'driver' && rest[0]) s.drivers[rest[0]] = rest.slice(1);
-    else if (tag === 'module' && rest[0]) s.modules[rest[0]] = rest[1] ?? '';
-    else if (tag === 'node' && rest[0]) s.nodes.push(rest[0]);
-    else if (tag === 'mount' && rest.length >= 3) s.mounts.push({ source: rest[0]!, target: rest[1]!, fstype: rest[2]! });
+    let m = /^f (\S+)(?: (\S+))?$/.exec(line.trim());
+    if (m) {
+      const [, path, target] = m as unknown as [string, string, string | undefined];
+      const dir = posix.dirname(path);
+      const name = posix.basename(path);
+      const real = target ? posix.resolve(dir, target) : undefined;
+      if (path === `${PLATFORM_DEV}/driver`) s.holder = target ? posix.basename(target) : '';
+      else if (dir === '/sys/bus/nd/devices' && real) addDevice(s, real, false);
+      else if ((dir === '/sys/bus/dax/devices' || dir === '/sys/class/nd') && real) addDevice(s, real, true);
+      else if (dir === '/sys/class/block' && real && /^pmem/.test(name)) addDevice(s, real, true);
+      else if (dir.startsWith('/sys/bus/platform/drivers/')) (s.drivers[posix.basename(dir)] ??= []).push(name);
+      else if (dir === '/dev' && /^(pmem|dax|ndctl)/.test(name)) s.nodes.push(path);
+      continue;
+    }
+    m = /^\/sys\/bus\/nd\/devices\/(ndbus\d+)\/provider:(.*)$/.exec(line.trim());
+    if (m) {
+      s.providers[m[1]!] = m[2]!;
+      continue;
+    }
+    m = /^\/sys\/module\/(\w+)\/refcnt:(.*)$/.exec(line.trim());
+    if (m) {
+      s.modules[m[1]!] = m[2]!;
+      continue;
+    }
+    const mt = /^mount (\S+) (\S+) (\S+)$/.exec(line.trim());
+    if (mt) s.mounts.push({ source: mt[1]!, target: mt[2]!, fstype: mt[3]! });
   }
+  for (const list of Object.values(s.drivers)) list.sort();
+  s.devices.sort();
   const body = json.trim();
   s.ndctl = body ? asArray(JSON.parse(body) as NdBus | NdBus[]) : [];
   return s;
+}
+
+function addDevice(s: NdSnapshot, path: string, node: boolean): void {
+  if (!s.devices.includes(path)) s.devices.push(path);
+  if (node) s.nodeDevices.push(leaf(path));
 }
 
 /** Devices below the platform device, as paths relative to it (`ndbus1/region0/namespace0.0`). */

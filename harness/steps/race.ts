@@ -142,9 +142,10 @@ export function judgeLabels(ops: RaceOp[], labelsJson: string, n: number, labelB
   if (creates.length !== n) out.push(`expected ${n} creates, ${creates.length} ran`);
   const badCreates = failed(ops, 'create');
   if (badCreates.length) out.push(`${badCreates.length} create(s) failed: ${describeFailed(badCreates)}`);
+  // `ndctl read-labels -j` prints an array with one object per DIMM: { dev, index: [...], label: [...] }.
   let labels: { label?: { uuid?: string }[] } | undefined;
   try {
-    labels = JSON.parse(labelsJson) as typeof labels;
+    labels = asArray(JSON.parse(labelsJson) as NonNullable<typeof labels> | NonNullable<typeof labels>[])[0];
   } catch {
     out.push('ndctl read-labels -j printed something that is not JSON');
   }
@@ -193,10 +194,10 @@ export const raceStep: StepKind<Params> = {
   shorthand: (what) => ({ what }),
   title: (p) =>
     p.what === 'namespaces-on-two-regions'
-      ? `race: create/destroy ${p.mode} ${formatSize(p.size)} namespaces on two regions at once, ${p.iterations} each`
+      ? `create/destroy ${p.mode} ${formatSize(p.size)} namespaces on two regions at once, ${p.iterations} each`
       : p.what === 'labels-while-creating'
-        ? `race: ndctl read-labels in a loop while ${p.iterations} ${p.mode} namespaces are created`
-        : `race: ${p.iterations} unbind/bind of ramdax while ndctl list runs in a loop`,
+        ? `ndctl read-labels in a loop while ${p.iterations} ${p.mode} namespaces are created`
+        : `${p.iterations} unbind/bind of ramdax while ndctl list runs in a loop`,
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
       const before = await snapshot(r, 'before the race');

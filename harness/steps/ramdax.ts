@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Duration, Size } from '../scenario/types.js';
 import { DeviceRef, GuestPath } from './device.js';
+import { DEFAULT_CACHES } from './mem-sample.js';
 import { bindAction, unbindAction } from './ramdax-bind.js';
 import { cycleAction } from './ramdax-cycle.js';
 import { runBody } from './recorder.js';
@@ -58,16 +59,30 @@ const Unbind = z
   })
   .strict();
 
-export const CYCLE_VIA = ['unbind', 'rmmod', 'switch'] as const;
+/** Leak tolerances per cycle (measured on Debian 7.2/7.3 and source-7.2 under TCG: docs/lifecycle.md). */
+export const LEAK_DEFAULTS = {
+  warmup: 3,
+  caches: DEFAULT_CACHES,
+  objectsPerCycle: 0.5,
+  kmallocBytesPerCycle: 2048,
+  slabBytesPerCycle: 4096,
+  otherBytesPerCycle: 4096,
+  usedBytesPerCycle: 65536,
+};
+
+export const CYCLE_VIA = ['unbind', 'rmmod', 'switch', 'none'] as const;
 
 const Cycle = z
   .object({
     action: z.literal('cycle'),
     count: z.number().int().min(1).max(10_000),
     /**
-     * unbind: through sysfs (unbind, bind); rmmod: unload and reload the modules
-     * (modular kernels; a SKIP when ramdax is built in); switch: ramdax → nd_e820
-     * → ramdax, both views checked.
+     * unbind: through sysfs (unbind, bind); rmmod: `modprobe -r ramdax` while
+     * bound must be refused, then unbind, unload the modules, reload them and
+     * the device binds by itself (modular kernels; a SKIP when ramdax is built
+     * in); switch: ramdax → nd_e820 → ramdax, both views checked; none: the
+     * control — the same snapshots and memory samples without touching the
+     * driver, to see the harness's own noise.
      */
     via: z.enum(CYCLE_VIA).default('unbind'),
     /** With via: rmmod, the modules to unload (in order; libnvdimm last) — all must be gone in between. */
@@ -75,21 +90,24 @@ const Cycle = z
     /** A guest command run after every rebind; it must exit 0 (e.g. compare data written before). */
     check: z.string().min(1).max(4096).optional(),
     expect: Counts.default({}),
-    /** Slab and memory growth across the cycles; `false` turns the check off. */
+    /** Slab and memory growth across the cycles (see docs/lifecycle.md for how the defaults were measured); `false` turns the check off. */
     leaks: z
       .union([
         z.literal(false),
         z
           .object({
             /** Cycles before the first sample (one-time allocations). */
-            warmup: z.number().int().min(0).max(100).default(3),
-            slabBytesPerCycle: z.number().min(0).default(4096),
-            objectsPerCycle: z.number().min(0).default(0.5),
-            otherBytesPerCycle: z.number().min(0).default(4096),
+            warmup: z.number().int().min(0).max(100).default(LEAK_DEFAULTS.warmup),
+            caches: z.array(z.string().regex(/^[\w.-]+$/)).max(32).default(LEAK_DEFAULTS.caches),
+            objectsPerCycle: z.number().min(0).default(LEAK_DEFAULTS.objectsPerCycle),
+            kmallocBytesPerCycle: z.number().min(0).default(LEAK_DEFAULTS.kmallocBytesPerCycle),
+            slabBytesPerCycle: z.number().min(0).default(LEAK_DEFAULTS.slabBytesPerCycle),
+            otherBytesPerCycle: z.number().min(0).default(LEAK_DEFAULTS.otherBytesPerCycle),
+            usedBytesPerCycle: z.number().min(0).default(LEAK_DEFAULTS.usedBytesPerCycle),
           })
           .strict(),
       ])
-      .default({ warmup: 3, slabBytesPerCycle: 4096, objectsPerCycle: 0.5, otherBytesPerCycle: 4096 }),
+      .default(LEAK_DEFAULTS),
   })
   .strict();
 
@@ -115,7 +133,8 @@ export const ramdaxStep: StepKind<RamdaxParams> = {
   title: (p) => {
     if (p.action === 'bind') return `bind e820_pmem to ${p.driver}`;
     if (p.action === 'unbind') return `unbind e820_pmem${p.hold ? ` holding a mapping of ${p.hold.device ?? p.hold.file}` : ''}${p.expect.orphanMounts.length ? ` (mounted: ${p.expect.orphanMounts.join(', ')})` : ''}`;
-    return `${p.count} ${p.via === 'rmmod' ? `rmmod/modprobe (${p.modules.join(' ')})` : p.via === 'switch' ? 'ramdax → nd_e820 → ramdax' : 'unbind/bind'} cycle${p.count === 1 ? '' : 's'}`;
+    const what = { rmmod: `rmmod/modprobe (${p.modules.join(' ')})`, switch: 'ramdax → nd_e820 → ramdax', unbind: 'unbind/bind', none: 'control (no unbind)' }[p.via];
+    return `${p.count} ${what} cycle${p.count === 1 ? '' : 's'}`;
   },
   uses: (p) => (p.action === 'unbind' && p.hold?.device && !p.hold.device.startsWith('/') ? [{ name: p.hold.device, param: 'hold' }] : []),
   run: (ctx, p) =>

@@ -5,8 +5,9 @@
  * output (the layout is the one seen on Debian 7.2.13, see
  * test/fixtures/nd/). Faults can be injected to prove the checks catch them.
  */
-import { SNAPSHOT_COMMAND } from '../../harness/steps/nd-sysfs.js';
-import { MEMINFO_COMMAND, SLAB_SAMPLE_COMMAND } from '../../harness/steps/mem-sample.js';
+import { posix } from 'node:path';
+import { PLATFORM_DEV, SNAPSHOT_COMMAND } from '../../harness/steps/nd-sysfs.js';
+import { SLAB_SAMPLE_COMMAND } from '../../harness/steps/mem-sample.js';
 import type { CommandResult, Guest } from '../../harness/steps/types.js';
 
 const G = 1024 ** 3;
@@ -27,10 +28,12 @@ export interface Faults {
   loseNamespaceOnBind?: boolean;
   /** ndctl still lists the bus after the unbind. */
   ndctlKeepsBus?: boolean;
-  /** Every unbind/bind leaks this many kernfs nodes and this much unreclaimable slab. */
+  /** Every bind leaks this many kernfs nodes and 8 KiB of unreclaimable slab per node. */
   leakObjects?: number;
   /** The bind write fails. */
   bindFails?: boolean;
+  /** `modprobe -r ramdax` unloads the module (and unbinds) although the device is bound. */
+  rmmodWhileBound?: boolean;
 }
 
 export class FakeNd implements Guest {
@@ -68,40 +71,47 @@ export class FakeNd implements Guest {
     this.holder = '';
   }
 
-  /** The snapshot command's output for the current state. */
+  /** The snapshot command's output for the current state (find's `f PATH TARGET` lines, grep's `file:value` lines). */
   render(): string {
     const out: string[] = [];
-    out.push(`holder ${this.holder || '.'}`);
+    const link = (dir: string, real: string) => `f ${dir}/${posix.basename(real)} ${posix.relative(dir, real)}`;
+    const nd = (real: string) => out.push(link('/sys/bus/nd/devices', real));
+    out.push(this.holder ? link(PLATFORM_DEV, `/sys/bus/platform/drivers/${this.holder}`).replace(/^f \S+/, `f ${PLATFORM_DEV}/driver`) : '');
     const base = `/sys/devices/platform/e820_pmem/ndbus${this.busId}`;
     const nodes: string[] = [];
+    const providers: string[] = [];
     if (this.holder) {
       const ramdax = this.holder === 'ramdax';
-      out.push(`dev nd ${base}`, `dev class ${base}/ndctl${this.busId}`);
-      nodes.push(`/dev/ndctl${this.busId}`);
+      nd(base);
+      out.push(link('/sys/class/nd', `${base}/nd/ndctl${this.busId}`));
+      nodes.push(`ndctl${this.busId}`);
       for (let r = 0; r < this.regions; r++) {
-        if (ramdax) out.push(`dev nd ${base}/nmem${r}`);
-        out.push(`dev nd ${base}/region${r}`, `dev nd ${base}/region${r}/btt${r}.0`, `dev nd ${base}/region${r}/pfn${r}.0`, `dev nd ${base}/region${r}/dax${r}.0`);
+        if (ramdax) nd(`${base}/nmem${r}`);
+        for (const x of [`region${r}`, `region${r}/btt${r}.0`, `region${r}/pfn${r}.0`, `region${r}/dax${r}.0`]) nd(`${base}/${x}`);
       }
       let pmem = 0;
       for (const [i, ns] of this.visible().entries()) {
         const nsPath = `${base}/region${ns.region}/namespace${ns.region}.${i}`;
-        out.push(`dev nd ${nsPath}`);
+        nd(nsPath);
         if (ns.mode === 'devdax') {
-          out.push(`dev nd ${base}/region${ns.region}/dax${ns.region}.1`, `dev dax ${base}/region${ns.region}/dax${ns.region}.1/dax${ns.region}.0`);
-          nodes.push(`/dev/dax${ns.region}.0`);
+          nd(`${base}/region${ns.region}/dax${ns.region}.1`);
+          out.push(link('/sys/bus/dax/devices', `${base}/region${ns.region}/dax${ns.region}.1/dax${ns.region}.0`));
+          nodes.push(`dax${ns.region}.0`);
         } else {
-          out.push(`dev block ${nsPath}/block/pmem${pmem}`);
-          nodes.push(`/dev/pmem${pmem++}`);
+          out.push(link('/sys/class/block', `${nsPath}/block/pmem${pmem}`));
+          nodes.push(`pmem${pmem++}`);
         }
       }
-      out.push(`provider ndbus${this.busId} ${ramdax ? 'ramdax' : 'e820'}`);
+      providers.push(`/sys/bus/nd/devices/ndbus${this.busId}/provider:${ramdax ? 'ramdax' : 'e820'}`);
     }
-    for (const l of this.leftovers) out.push(`dev nd /sys/devices/platform/e820_pmem/${l}`);
-    if (this.faults.staleNode && !this.holder) nodes.push('/dev/pmem0');
-    out.push(`driver ramdax bind ${this.holder === 'ramdax' ? 'e820_pmem ' : ''}module uevent unbind`);
-    out.push(`driver ${this.e820Name} bind ${this.holder === this.e820Name ? 'e820_pmem ' : ''}uevent unbind`);
-    for (const [m, refcnt] of Object.entries(this.modules)) out.push(`module ${m} ${refcnt}`);
-    for (const n of nodes) out.push(`node ${n}`);
+    for (const l of this.leftovers) nd(`/sys/devices/platform/e820_pmem/${l}`);
+    if (this.faults.staleNode && !this.holder) nodes.push('pmem0');
+    for (const d of ['ramdax', this.e820Name]) {
+      out.push(`f /sys/bus/platform/drivers/${d} `);
+      for (const e of ['bind', 'uevent', 'unbind', ...(d === 'ramdax' ? ['module'] : []), ...(this.holder === d ? ['e820_pmem'] : [])]) out.push(`f /sys/bus/platform/drivers/${d}/${e} ${e === 'e820_pmem' ? '../../../../devices/platform/e820_pmem' : ''}`);
+    }
+    out.push('f /dev ', 'f /dev/null ', 'f /dev/vda ', ...nodes.map((n) => `f /dev/${n} `));
+    out.push(...providers, ...Object.entries(this.modules).map(([m, refcnt]) => `/sys/module/${m}/refcnt:${refcnt}`));
     for (const m of this.mounts) out.push(`mount ${m.source} ${m.target} ${m.fstype}`);
     out.push('--- ndctl');
     const bus = this.ndctl();
@@ -145,7 +155,7 @@ export class FakeNd implements Guest {
   }
 
   private meminfo(): string {
-    return `SUnreclaim:        ${this.sunreclaimKb} kB\nPercpu:             1024 kB\nVmallocUsed:        9000 kB\n`;
+    return `MemTotal:        4000000 kB\nMemFree:         3000000 kB\nBuffers:            1000 kB\nCached:            50000 kB\nSReclaimable:      10000 kB\nSUnreclaim:        ${this.sunreclaimKb} kB\nPercpu:             1024 kB\nVmallocUsed:        9000 kB\n`;
   }
 
   private slab(): string {
@@ -155,6 +165,11 @@ export class FakeNd implements Guest {
   /** Run one operation of a cycle script, as the kernel would. */
   private cycleOp(op: string): number {
     switch (op) {
+      case 'unload-bound':
+        if (!this.faults.rmmodWhileBound) return 1;
+        this.unbind();
+        delete this.modules.ramdax;
+        return 0;
       case 'unbind':
       case 'unbind-e820':
       case 'unload':
@@ -187,10 +202,8 @@ export class FakeNd implements Guest {
       if (/^echo ramdax > \$P\/driver_override$/.test(line)) this.override = 'ramdax';
       if (/^echo > \$P\/driver_override/.test(line)) this.override = '';
       if (line.startsWith("echo '@@ ")) out.push(line.slice(6, -1));
-      if (line === "echo '@@ mem'") continue;
       if (line.startsWith('[ -e $P/driver ] && echo "@auto')) out.push(`@auto ${this.holder ? 'yes' : 'no'}`);
-      if (line === MEMINFO_COMMAND) out.push(this.meminfo());
-      if (line.startsWith('cat /sys/bus/nd/devices/ndbus*/wait_probe')) out.push(this.render());
+      if (line.startsWith('for f in /sys/bus/nd/devices/ndbus*/wait_probe')) out.push(this.render());
     }
     return out.join('\n');
   }

@@ -67,3 +67,28 @@ t.test("the kernel's own scan line in dmesg is a kmemleak finding with a stable 
   t.equal(b[0]?.type, 'kmemleak');
   t.same(findFindings(['[    0.100000] kmemleak: Kernel memory leak detector initialized (mem pool available: 15663)']), [], 'the start-up line is not a finding');
 });
+
+t.test('kmemleakPoint: the end-of-case scan passes clean, fails with findings, says so when kmemleak cannot scan', async (t) => {
+  const { kmemleakPoint, KMEMLEAK_SCAN } = await import('../../harness/runner/kmemleak.js');
+  type Session = Parameters<typeof kmemleakPoint>[0];
+  const session = (stdout: string, exitCode = 0) => {
+    const seen: string[] = [];
+    const s = { exec: async (command: string) => (seen.push(command), { command, exitCode, stdout, stderr: exitCode ? 'sh: echo: write error: Operation not permitted\n' : '', durationMs: 5, timedOut: false }) };
+    return { s: s as unknown as Session, seen };
+  };
+  const points: { status: string; reason?: string; kind: string; findings?: unknown[]; details?: Record<string, unknown> }[] = [];
+  const emit = async (p: (typeof points)[number]) => void points.push(p);
+
+  const clean = session('');
+  t.equal(await kmemleakPoint(clean.s, emit as never, 60_000), true);
+  t.same(clean.seen, [KMEMLEAK_SCAN]);
+  t.match(points.at(-1), { kind: 'leakcheck', status: 'pass', details: { unreferencedObjects: 0 } });
+
+  t.equal(await kmemleakPoint(session(report).s, emit as never, 60_000), false);
+  t.match(points.at(-1), { status: 'fail', reason: 'kernel reported kmemleak: unreferenced object (size 128) allocated by nvdimm_bus_register (+1 more distinct leak(s))', details: { unreferencedObjects: 3 } });
+  t.equal(points.at(-1)!.findings?.length, 2);
+
+  t.equal(await kmemleakPoint(session('', 1).s, emit as never, 60_000), false);
+  t.match(points.at(-1), { status: 'fail', reason: /^kmemleak could not scan \(sh: echo: write error: Operation not permitted\)/ });
+  t.match(KMEMLEAK_SCAN, /^sleep 5; echo scan > \/sys\/kernel\/debug\/kmemleak && echo scan > .* && cat .* && echo clear > /, 'waits out the minimum object age, scans twice, reads, clears');
+});

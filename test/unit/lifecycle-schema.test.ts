@@ -60,7 +60,7 @@ t.test('ramdax unbind with a held mapping: one of device or file, a defined name
 t.test('race: shorthand, defaults, unknown race', async (t) => {
   const s = load('  - race: bind-vs-list\n  - race: { what: namespaces-on-two-regions, iterations: 4, size: 16M }\n');
   t.same(s.steps[0]!.params, { what: 'bind-vs-list', iterations: 8, size: 32 * 1024 ** 2, mode: 'raw' });
-  t.equal(s.steps[1]!.name, 'race: create/destroy raw 16M namespaces on two regions at once, 4 each');
+  t.equal(s.steps[1]!.name, 'create/destroy raw 16M namespaces on two regions at once, 4 each');
   t.match(problems('  - race: everything-at-once\n'), [/what/]);
   t.same(stepNeeds({ kind: 'race', params: { what: 'bind-vs-list' } }), ['RAMDAX']);
   t.same(stepNeeds({ kind: 'ramdax', params: { action: 'cycle', via: 'rmmod' } }), ['RAMDAX']);

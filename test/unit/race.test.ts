@@ -40,10 +40,11 @@ t.test('judgeTwoRegions', async (t) => {
 t.test('judgeLabels', async (t) => {
   const reads = (n: number, short?: number) => Array.from({ length: n }, (_, i) => `@op read r ${i + 1} 0 ${short === i + 1 ? 4096 : 131072}`);
   const creates = ['@op create c 1 0 namespace0.0 u1', '@op create c 2 0 namespace0.1 u2'];
-  const labels = JSON.stringify({ dev: 'nmem0', index: [], label: [{ uuid: 'u1' }, { uuid: 'u2' }] });
+  // As ndctl 81 prints it: an array with one object per DIMM.
+  const labels = JSON.stringify([{ dev: 'nmem0', index: [{ signature: 'NAMESPACE_INDEX', seq: 1, nslot: 510 }], label: [{ uuid: 'u2', slot: 0, flags: 8 }, { uuid: 'u1', slot: 1 }, { uuid: 'u2', slot: 2 }] }]);
   t.same(judgeLabels(parseRaceOutput([...reads(5), ...creates].join('\n')).ops, labels, 2, 131072), []);
   t.match(judgeLabels(parseRaceOutput([...reads(5, 3), ...creates].join('\n')).ops, labels, 2, 131072), [/^1 of 5 label reads failed or were short: #3 exit 0, 4096 bytes/]);
-  t.match(judgeLabels(parseRaceOutput([...reads(5), ...creates].join('\n')).ops, JSON.stringify({ label: [{ uuid: 'u1' }] }), 2, 131072), [/^namespace namespace0\.1 \(u2\) is not in the DIMM's labels$/]);
+  t.match(judgeLabels(parseRaceOutput([...reads(5), ...creates].join('\n')).ops, JSON.stringify([{ dev: 'nmem0', label: [{ uuid: 'u1' }] }]), 2, 131072), [/^namespace namespace0\.1 \(u2\) is not in the DIMM's labels$/]);
   t.match(judgeLabels(parseRaceOutput(creates.join('\n')).ops, labels, 2, 131072), ['the reader never ran']);
 });
 

@@ -187,7 +187,7 @@ t.test('ramdax: bind does not take', async (t) => {
 
 t.test('ramdax: ndctl prints garbage', async (t) => {
   const guest = new FakeNd(1);
-  guest.replies.push([/^cat \/sys\/bus\/nd\/devices\/ndbus\*\/wait_probe/, () => ({ stdout: 'holder .\n--- ndctl\nlibndctl: oops\n' })]);
+  guest.replies.push([/^for f in \/sys\/bus\/nd\/devices\/ndbus\*\/wait_probe/, () => ({ stdout: '--- ndctl\nlibndctl: oops\n' })]);
   const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams());
   t.equal(out.status, 'fail');
   t.match(out.reason, /^before the bind: ndctl list printed something that is not JSON: --- ndctl\nlibndctl: oops/);
