@@ -7,7 +7,7 @@ import { writeRepro } from '../results/repro.js';
 import type { PlannedCase, Reporter } from '../reporters/reporter.js';
 import type { Scenario } from '../scenario/load.js';
 import { BootFailure } from './boot.js';
-import { deviceState } from './guest-state.js';
+import { deviceState, readDmesg } from './guest-state.js';
 import { machineRecord, prepareBoot, startMachine, type BootProgress, type Machine, type MachineEnv } from './machine.js';
 import { handOver, shutdownMachine } from './shutdown.js';
 import { hasKmemleak, kmemleakPoint } from './kmemleak.js';
@@ -126,7 +126,12 @@ export async function runBootGroup(
     let leakFree = true;
     if (!outcome.guestGone && m.vm.running && !env.interrupt.aborted) {
       m.kmemleak ??= await hasKmemleak(m.session);
-      if (m.kmemleak) leakFree = await kmemleakPoint(m.session, emit, s.timeouts.step);
+      if (m.kmemleak) {
+        leakFree = await kmemleakPoint(m.session, emit, s.timeouts.step);
+        // The scan's own "N new suspected memory leaks" line is not news for the next case's first step.
+        const st = await readDmesg(m.session);
+        if (st) m.dmesgSeen = st.lines.length;
+      }
     }
     if (next && outcome.completed && leakFree && !outcome.guestGone && !env.interrupt.aborted) {
       if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log })) {
