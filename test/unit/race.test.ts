@@ -60,7 +60,8 @@ t.test('judgeBindList: listings seen during the race are counted by shape; a fai
 
 t.test('cycle scripts: one snapshot per stage, in order', async (t) => {
   t.same(cycleScript({ via: 'unbind', modules: ['ramdax'] }).stages, ['unbound', 'bound']);
-  t.same(cycleScript({ via: 'rmmod', modules: ['ramdax'] }).stages, ['unbound', 'bound']);
+  t.same(cycleScript({ via: 'rmmod', modules: ['ramdax'] }).stages, ['still-bound', 'unbound', 'bound'], 'the refused rmmod of a bound ramdax is checked too');
+  t.same(cycleScript({ via: 'none', modules: ['ramdax'] }).stages, ['bound'], 'the control only looks');
   t.same(cycleScript({ via: 'switch', modules: ['ramdax'] }).stages, ['off-ramdax', 'on-e820', 'off-e820', 'bound']);
   t.match(cycleScript({ via: 'rmmod', modules: ['ramdax', 'nd_pmem', 'libnvdimm'] }).script, /op unload 'modprobe -r -a ramdax nd_pmem libnvdimm'/);
   t.same(reloadList(['ramdax', 'nd_pmem', 'dax_pmem', 'device_dax', 'nd_btt', 'libnvdimm']), ['ramdax', 'nd_pmem', 'dax_pmem', 'device_dax', 'nd_btt']);
