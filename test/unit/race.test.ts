@@ -1,7 +1,6 @@
 import t from 'tap';
 import { judgeBindList, judgeLabels, judgeTwoRegions, parseRaceOutput } from '../../harness/steps/race.js';
 import { parseSnapshot } from '../../harness/steps/nd-sysfs.js';
-import { cycleScript, parseCycleOutput, reloadList } from '../../harness/steps/ramdax-cycle.js';
 
 const M = 1024 ** 2;
 const G = 1024 ** 3;
@@ -56,19 +55,4 @@ t.test('judgeBindList: listings seen during the race are counted by shape; a fai
   t.same(ok.seen, { 'no bus': 1, '2 dimm(s), 1 region(s)': 1 });
   const bad = parseRaceOutput(text.replace('@op list l 2 0 900', '@op list l 2 139 900').replace(/\[?\{"provider".*$/s, '{"provider": '));
   t.match(judgeBindList(bad.ops, bad.sections, 1).problems, [/^1 of 2 ndctl list runs failed: list #2 \(l\) exit 139$/, /^ndctl list #2 printed something that is not JSON/]);
-});
-
-t.test('cycle scripts: one snapshot per stage, in order', async (t) => {
-  t.same(cycleScript({ via: 'unbind', modules: ['ramdax'] }).stages, ['unbound', 'bound']);
-  t.same(cycleScript({ via: 'rmmod', modules: ['ramdax'] }).stages, ['still-bound', 'unbound', 'bound'], 'the refused rmmod of a bound ramdax is checked too');
-  t.same(cycleScript({ via: 'none', modules: ['ramdax'] }).stages, ['bound'], 'the control only looks');
-  t.same(cycleScript({ via: 'switch', modules: ['ramdax'] }).stages, ['off-ramdax', 'on-e820', 'off-e820', 'bound']);
-  t.match(cycleScript({ via: 'rmmod', modules: ['ramdax', 'nd_pmem', 'libnvdimm'] }).script, /op unload 'modprobe -r -a ramdax nd_pmem libnvdimm'/);
-  t.same(reloadList(['ramdax', 'nd_pmem', 'dax_pmem', 'device_dax', 'nd_btt', 'libnvdimm']), ['ramdax', 'nd_pmem', 'dax_pmem', 'device_dax', 'nd_btt']);
-  t.same(reloadList(['nd_pmem']), ['ramdax', 'nd_pmem'], 'ramdax always comes back');
-  const out = parseCycleOutput('@rc unbind 0\n@ms unbind 31\n@@ unbound\nholder .\n--- ndctl\n@auto yes\n@rc bind 0\n@@ bound\nholder ramdax\n');
-  t.same(out.rc, { unbind: 0, bind: 0 });
-  t.same(out.ms, { unbind: 31 });
-  t.equal(out.autobound, true);
-  t.same(out.sections, { unbound: 'holder .\n--- ndctl\n', bound: 'holder ramdax\n' });
 });

@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { ramdaxStep } from '../../harness/steps/ramdax.js';
+import { cycleScript, parseCycleOutput, reloadList } from '../../harness/steps/ramdax-cycle.js';
 import type { NamespaceInfo, StepContext } from '../../harness/steps/types.js';
 import { FakeNd } from '../helpers/fake-nd.js';
 
@@ -181,4 +182,19 @@ t.test('cycle via none: the control touches nothing and still checks every snaps
   t.equal(g.busId, 1, 'never rebound');
   t.notOk(g.log.some((c) => /\/(un)?bind/.test(c)), 'no unbind or bind written');
   t.match(out.details?.leaks, { cycles: 5, perCycle: { SUnreclaim: 0 } });
+});
+
+t.test('cycle scripts: one snapshot per stage, in order', async (t) => {
+  t.same(cycleScript({ via: 'unbind', modules: ['ramdax'] }).stages, ['unbound', 'bound']);
+  t.same(cycleScript({ via: 'rmmod', modules: ['ramdax'] }).stages, ['still-bound', 'unbound', 'bound'], 'the refused rmmod of a bound ramdax is checked too');
+  t.same(cycleScript({ via: 'none', modules: ['ramdax'] }).stages, ['bound'], 'the control only looks');
+  t.same(cycleScript({ via: 'switch', modules: ['ramdax'] }).stages, ['off-ramdax', 'on-e820', 'off-e820', 'bound']);
+  t.match(cycleScript({ via: 'rmmod', modules: ['ramdax', 'nd_pmem', 'libnvdimm'] }).script, /op unload 'modprobe -r -a ramdax nd_pmem libnvdimm'/);
+  t.same(reloadList(['ramdax', 'nd_pmem', 'dax_pmem', 'device_dax', 'nd_btt', 'libnvdimm']), ['ramdax', 'nd_pmem', 'dax_pmem', 'device_dax', 'nd_btt']);
+  t.same(reloadList(['nd_pmem']), ['ramdax', 'nd_pmem'], 'ramdax always comes back');
+  const out = parseCycleOutput('@rc unbind 0\n@ms unbind 31\n@@ unbound\nholder .\n--- ndctl\n@auto yes\n@rc bind 0\n@@ bound\nholder ramdax\n');
+  t.same(out.rc, { unbind: 0, bind: 0 });
+  t.same(out.ms, { unbind: 31 });
+  t.equal(out.autobound, true);
+  t.same(out.sections, { unbound: 'holder .\n--- ndctl\n', bound: 'holder ramdax\n' });
 });
