@@ -166,7 +166,11 @@ async function holdAndUnbind(ctx: StepContext, r: StepRecorder, p: UnbindParams,
     const late = await r.sh(`i=0; while [ ! -e ${UNBIND_RC} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; [ -e ${UNBIND_RC} ] && echo "done $(cat ${UNBIND_RC}) $i" || echo "waiting $i"`);
     const [s2, rc2, t2] = late.stdout.trim().split(/\s+/);
     r.details.unbindAfterRelease = s2 === 'done' ? { completed: true, ms: Number(t2) * 100, exit: Number(rc2) } : { completed: false };
-    r.check(s2 === 'done', `the unbind still had not finished 60 s after the holder of ${path} exited (${hold.outcome})`);
+    if (s2 !== 'done') {
+      // Hung: have the kernel print where every blocked task waits (sysrq w); the stacks land in the step's kernel log.
+      await r.sh('echo 1 > /proc/sys/kernel/sysrq; echo w > /proc/sysrq-trigger', { allowFail: true });
+      throw new StepFailure(`the unbind still had not finished 60 s after the holder of ${path} exited (${hold.outcome}): blocked in the kernel (sysrq w: the blocked tasks' stacks are in the step's kernel log)`);
+    }
     r.check(p.expect.unbind === 'waits', `the unbind did not complete within ${h.wait / 1000} s while ${path} was mapped (it finished after the holder exited; expect.unbind: waits says that is what this kernel does)`);
   } else {
     r.check(p.expect.unbind === 'completes', `expected the unbind to wait while ${path} was mapped, but it completed in ${Number(tenths) * 100} ms`);
