@@ -131,9 +131,10 @@ export async function unbindAction(ctx: StepContext, r: StepRecorder, p: UnbindP
   const unbind = `echo e820_pmem > /sys/bus/platform/drivers/${holder}/unbind`;
   r.details.namespaces = identities(before, holder === 'ramdax' ? 'ramdax' : 'nd_e820');
   if (!p.hold) {
-    const t0 = Date.now();
-    await r.sh(unbind);
-    r.details.unbindMs = Date.now() - t0;
+    const u = await startUnbind(r, unbind, UNBIND_WAIT_MS);
+    if (!u.done) await hung(r, `the unbind did not return within ${UNBIND_WAIT_MS / 1000} s`);
+    r.check(u.exit === 0, `the unbind failed (exit ${u.exit})`);
+    r.details.unbindMs = u.ms;
   } else {
     await holdAndUnbind(ctx, r, p, unbind);
   }
@@ -143,37 +144,63 @@ export async function unbindAction(ctx: StepContext, r: StepRecorder, p: UnbindP
   if (holder === 'ramdax') ctx.memo?.set(MEMO_UNBOUND, identities(before, 'ramdax'));
 }
 
+/** How long a plain unbind may take before it counts as hung. */
+const UNBIND_WAIT_MS = 60_000;
+
+/**
+ * Start the unbind in the background and wait up to `waitMs` for it: an
+ * unbind the kernel blocks ends the wait, not the step (the write to sysfs
+ * cannot be interrupted).
+ */
+async function startUnbind(r: StepRecorder, unbind: string, waitMs: number): Promise<{ done: boolean; exit?: number; ms: number }> {
+  await r.sh(`rm -f ${UNBIND_RC}`);
+  const out = await r.sh(`( ${unbind}; echo $? > ${UNBIND_RC} ) > /dev/null 2>&1 < /dev/null & ${waitFor(UNBIND_RC, waitMs)}`);
+  return parseWait(out.stdout);
+}
+
+/** Wait for the background unbind's status file (up to `waitMs` more). */
+async function awaitUnbind(r: StepRecorder, waitMs: number): Promise<{ done: boolean; exit?: number; ms: number }> {
+  return parseWait((await r.sh(waitFor(UNBIND_RC, waitMs))).stdout);
+}
+
+const waitFor = (file: string, waitMs: number) =>
+  `i=0; while [ ! -e ${file} ] && [ $i -lt ${Math.max(1, Math.round(waitMs / 100))} ]; do sleep 0.1; i=$((i+1)); done; [ -e ${file} ] && echo "done $(cat ${file}) $i" || echo "waiting $i"`;
+
+function parseWait(text: string): { done: boolean; exit?: number; ms: number } {
+  const [state, a, b] = text.trim().split(/\s+/);
+  return state === 'done' ? { done: true, exit: Number(a), ms: Number(b) * 100 } : { done: false, ms: Number(a) * 100 };
+}
+
+/** A hung unbind: have the kernel print where every blocked task waits (sysrq w), then fail; the stacks land in the step's kernel log. */
+async function hung(r: StepRecorder, what: string): Promise<never> {
+  await r.sh('echo 1 > /proc/sys/kernel/sysrq; echo w > /proc/sysrq-trigger', { allowFail: true });
+  throw new StepFailure(`${what}: blocked in the kernel (sysrq w: the blocked tasks' stacks are in the step's kernel log)`);
+}
+
 async function holdAndUnbind(ctx: StepContext, r: StepRecorder, p: UnbindParams, unbind: string): Promise<void> {
   const h = p.hold!;
   const path = h.device ? charDevice(ctx, h.device) : h.file!;
   const f = HOLD_FILES;
-  await r.sh(`rm -f ${f.ready} ${f.go} ${f.report} ${f.rc} ${UNBIND_RC}`);
+  await r.sh(`rm -f ${f.ready} ${f.go} ${f.report} ${f.rc}`);
   await r.sh(holdScript(path, h.length, f));
   const ready = await r.sh(`i=0; while [ ! -e ${f.ready} ] && [ -e /proc/$(cat ${f.log}.pid) ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; cat ${f.ready} 2>/dev/null; echo; cat ${f.log}`, { allowFail: true });
   r.check(/^\d+$/m.test(ready.stdout.split('\n')[0] ?? ''), `the holder could not map ${path}: ${ready.stdout.trim().split('\n').slice(-3).join(' ')}`);
   // The unbind runs in the background: if the kernel waits for the mapping, the step still ends.
-  const waitTenths = Math.round(h.wait / 100);
-  const bg = await r.sh(`( ${unbind}; echo $? > ${UNBIND_RC} ) > /dev/null 2>&1 < /dev/null & i=0; while [ ! -e ${UNBIND_RC} ] && [ $i -lt ${waitTenths} ]; do sleep 0.1; i=$((i+1)); done; [ -e ${UNBIND_RC} ] && echo "done $(cat ${UNBIND_RC}) $i" || echo "waiting $i"`);
-  const [state, rc, tenths] = bg.stdout.trim().split(/\s+/);
-  r.details.unbindWhileHeld = state === 'done' ? { completed: true, ms: Number(tenths) * 100, exit: Number(rc) } : { completed: false, waitedMs: h.wait };
-  if (state === 'done') r.check(rc === '0', `the unbind failed (exit ${rc}) while ${path} was mapped`);
+  const u = await startUnbind(r, unbind, h.wait);
+  r.details.unbindWhileHeld = u.done ? { completed: true, ms: u.ms, exit: u.exit } : { completed: false, waitedMs: h.wait };
+  if (u.done) r.check(u.exit === 0, `the unbind failed (exit ${u.exit}) while ${path} was mapped`);
   // Let the holder touch its mapping, then see how it ended.
-  const end = await r.sh(`touch ${f.go}; i=0; while [ ! -e ${f.rc} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo "rc $(cat ${f.rc} 2>/dev/null)"; cat ${f.report} 2>/dev/null; echo '--- log'; cat ${f.log}`);
+  const end = await r.sh(`touch ${f.go}; ${waitFor(f.rc, 30_000)} > /dev/null; echo "rc $(cat ${f.rc} 2>/dev/null)"; cat ${f.report} 2>/dev/null; echo '--- log'; cat ${f.log}`);
   const hold = parseHold(end.stdout);
   r.details.holder = hold;
-  if (state !== 'done') {
-    // The mapping is gone now (the holder exited): the unbind must finish.
-    const late = await r.sh(`i=0; while [ ! -e ${UNBIND_RC} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; [ -e ${UNBIND_RC} ] && echo "done $(cat ${UNBIND_RC}) $i" || echo "waiting $i"`);
-    const [s2, rc2, t2] = late.stdout.trim().split(/\s+/);
-    r.details.unbindAfterRelease = s2 === 'done' ? { completed: true, ms: Number(t2) * 100, exit: Number(rc2) } : { completed: false };
-    if (s2 !== 'done') {
-      // Hung: have the kernel print where every blocked task waits (sysrq w); the stacks land in the step's kernel log.
-      await r.sh('echo 1 > /proc/sys/kernel/sysrq; echo w > /proc/sysrq-trigger', { allowFail: true });
-      throw new StepFailure(`the unbind still had not finished 60 s after the holder of ${path} exited (${hold.outcome}): blocked in the kernel (sysrq w: the blocked tasks' stacks are in the step's kernel log)`);
-    }
+  if (!u.done) {
+    // The holder touched its mapping and exited (or hangs): the unbind must finish now.
+    const late = await awaitUnbind(r, UNBIND_WAIT_MS);
+    r.details.unbindAfterRelease = late.done ? { completed: true, ms: late.ms, exit: late.exit } : { completed: false };
+    if (!late.done) await hung(r, `the unbind still had not finished ${UNBIND_WAIT_MS / 1000} s after the holder of ${path} was let go (holder: ${hold.outcome})`);
     r.check(p.expect.unbind === 'waits', `the unbind did not complete within ${h.wait / 1000} s while ${path} was mapped (it finished after the holder exited; expect.unbind: waits says that is what this kernel does)`);
   } else {
-    r.check(p.expect.unbind === 'completes', `expected the unbind to wait while ${path} was mapped, but it completed in ${Number(tenths) * 100} ms`);
+    r.check(p.expect.unbind === 'completes', `expected the unbind to wait while ${path} was mapped, but it completed in ${u.ms} ms`);
   }
   if (p.expect.holder) r.check(hold.outcome === p.expect.holder, `the holder of ${path} saw '${hold.outcome}' after the unbind, expected '${p.expect.holder}'`, { holder: hold });
 }

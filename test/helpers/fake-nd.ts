@@ -34,6 +34,8 @@ export interface Faults {
   bindFails?: boolean;
   /** `modprobe -r ramdax` unloads the module (and unbinds) although the device is bound. */
   rmmodWhileBound?: boolean;
+  /** The unbind write never returns. */
+  unbindHangs?: boolean;
 }
 
 export class FakeNd implements Guest {
@@ -219,6 +221,16 @@ export class FakeNd implements Guest {
       return done({ stdout: this.runCycle(command) });
     }
     if (command === 'test -e /sys/bus/platform/devices/e820_pmem') return done({});
+    if (command === 'rm -f /tmp/harness-unbind.rc') return done({});
+    const bg = /^\( echo e820_pmem > \/sys\/bus\/platform\/drivers\/(\S+)\/unbind; echo \$\? > \/tmp\/harness-unbind\.rc \) > \/dev\/null 2>&1 < \/dev\/null & i=0; while .* -lt (\d+) \]/.exec(command);
+    if (bg) {
+      if (this.faults.unbindHangs) return done({ stdout: `waiting ${bg[2]}\n` });
+      if (this.holder !== bg[1]) return done({ stdout: 'done 1 1\n' });
+      this.unbind();
+      return done({ stdout: 'done 0 3\n' });
+    }
+    if (command.startsWith('i=0; while [ ! -e /tmp/harness-unbind.rc ]')) return done({ stdout: 'waiting 600\n' });
+    if (command === 'echo 1 > /proc/sys/kernel/sysrq; echo w > /proc/sysrq-trigger') return done({});
     if (command.startsWith('modprobe -a -q ')) return done({});
     let m = /^echo (\S*) > \/sys\/bus\/platform\/devices\/e820_pmem\/driver_override$/.exec(command);
     if (m) {

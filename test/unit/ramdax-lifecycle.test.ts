@@ -43,7 +43,8 @@ t.test('unbind: nothing left, then the rebind brings the same namespaces back fr
   const ctx = ctxOf(g);
   const un = await ramdaxStep.run(ctx, params({ action: 'unbind' }));
   t.equal(un.status, 'pass', un.reason ?? '');
-  t.ok(g.log.includes('echo e820_pmem > /sys/bus/platform/drivers/ramdax/unbind'));
+  t.ok(g.log.some((c) => c.startsWith('( echo e820_pmem > /sys/bus/platform/drivers/ramdax/unbind; echo $? > /tmp/harness-unbind.rc ) > /dev/null 2>&1 < /dev/null & ')), 'the unbind runs in the background, waited for');
+  t.equal(un.details?.unbindMs, 300);
   t.same((un.details?.namespaces as { uuid: string }[]).map((n) => n.uuid), ['11111111-aaaa', '22222222-bbbb']);
   const back = await ramdaxStep.run(ctx, params({}));
   t.equal(back.status, 'pass', back.reason ?? '');
@@ -77,6 +78,14 @@ t.test('unbind under a mounted namespace: an orphan mount fails, unless expected
   const g3 = bound();
   const missing = await ramdaxStep.run(ctxOf(g3), params({ action: 'unbind', expect: { orphanMounts: ['/mnt/pmem'] } }));
   t.equal(missing.reason, 'unbind left something behind: expected /mnt/pmem to stay mounted with its device gone, but it is not in the mount table');
+});
+
+t.test('unbind: a hung unbind fails the step with the blocked tasks dumped, instead of hanging it', async (t) => {
+  const g = bound(1, { unbindHangs: true });
+  const out = await ramdaxStep.run(ctxOf(g), params({ action: 'unbind' }));
+  t.equal(out.status, 'fail');
+  t.equal(out.reason, "the unbind did not return within 60 s: blocked in the kernel (sysrq w: the blocked tasks' stacks are in the step's kernel log)");
+  t.equal(g.log.at(-1), 'echo 1 > /proc/sys/kernel/sysrq; echo w > /proc/sysrq-trigger');
 });
 
 t.test('unbind: nothing bound is a failure, not a pass', async (t) => {
