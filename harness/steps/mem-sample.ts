@@ -119,5 +119,6 @@ export function judgeLeaks(a: MemSample, b: MemSample, c: MemSample, cycles: num
     .map(([name, v]) => ({ name, delta: v.active - (a.slab[name]?.active ?? 0), bytes: (v.active - (a.slab[name]?.active ?? 0)) * v.size }))
     .filter((g) => g.delta !== 0)
     .sort((p, q) => Math.abs(q.bytes) - Math.abs(p.bytes));
-  return { problems, details: { cycles, perCycle, topSlabChanges: Object.fromEntries(grown.slice(0, 8).map((g) => [g.name, g.delta])) } };
+  const samples = [fa, fb, fc].map((f) => Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)));
+  return { problems, details: { cycles, perCycle, samples, topSlabChanges: Object.fromEntries(grown.slice(0, 8).map((g) => [g.name, g.delta])) } };
 }

@@ -132,8 +132,10 @@ export async function cycleAction(ctx: StepContext, r: StepRecorder, p: CyclePar
   const ids = identities(first);
   r.details.namespaces = ids;
   const { script, stages } = cycleScript(p);
-  const leaks = p.leaks === false ? undefined : p.leaks;
-  const warmup = leaks ? Math.min(leaks.warmup, p.count) : 0;
+  const warmup = p.leaks === false ? 0 : Math.min(p.leaks.warmup, p.count);
+  // Too few cycles after the warm-up to tell a leak from noise: no samples at all.
+  const leaks = p.leaks === false || p.count - warmup < 4 ? undefined : p.leaks;
+  if (p.leaks !== false && !leaks) r.details.leaks = `not judged: ${p.count - warmup} cycle(s) after a warm-up of ${warmup} (needs 4)`;
   const half = warmup + Math.ceil((p.count - warmup) / 2);
   const samples: MemSample[] = [];
   const sample = async () => samples.push(parseSample((await r.sh(SLAB_SAMPLE_COMMAND)).stdout));
@@ -187,10 +189,6 @@ export async function cycleAction(ctx: StepContext, r: StepRecorder, p: CyclePar
   for (const [op, v] of Object.entries(timings)) r.metrics.push(metric(`lifecycle:${op}`, 'ms', 'lower', v, { via: p.via, carveOuts: ctx.carveOuts.length, namespaces: ids.length }));
   if (leaks) {
     const measured = p.count - warmup;
-    if (measured < 4) {
-      r.details.leaks = `not judged: ${measured} cycle(s) after a warm-up of ${warmup} (needs 4)`;
-      return;
-    }
     await sample();
     const [a, b, c] = samples as [MemSample, MemSample, MemSample];
     const verdict = judgeLeaks(a, b, c, measured, leaks);
