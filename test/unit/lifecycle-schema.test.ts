@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Catalog } from '../../harness/catalog/catalog.js';
 import { InputError } from '../../harness/common/errors.js';
-import { scaleTimeouts } from '../../harness/matrix/timeout-scale.js';
+import { scaleTimeouts, withKernelSettings } from '../../harness/matrix/kernel-settings.js';
 import { checkScenario } from '../../harness/scenario/load.js';
 import { YamlSource } from '../../harness/scenario/yaml-source.js';
 import { stepNeeds } from '../../harness/runner/capability-gate.js';
@@ -74,4 +74,13 @@ t.test('scaleTimeouts: every deadline of a case on a slow kernel grows by the fa
   t.same(x.steps.map((st) => st.timeoutMs), [480_000, 2_400_000]);
   t.equal(scaleTimeouts(s, 500).steps[1]!.timeoutMs, 24 * 3_600_000, 'never beyond a day');
   t.same(s.timeouts.boot, 180_000, 'the original is not changed');
+});
+
+t.test('withKernelSettings: the kernel definition\'s arguments and deadlines', async (t) => {
+  const s = load('  - run: "true"\n');
+  t.equal(withKernelSettings(s, undefined), s);
+  const x = withKernelSettings(s, { cmdline: ['pci=noacpi', 'kasan.fault=report'], timeoutScale: 2 });
+  t.same(x.cmdline, ['pci=noacpi', 'kasan.fault=report'], 'after the scenario\'s own (none here)');
+  t.equal(x.timeouts.boot, 360_000);
+  t.same(withKernelSettings({ ...s, cmdline: ['pci=noacpi'] }, { cmdline: ['pci=noacpi'] }).cmdline, ['pci=noacpi'], 'not twice');
 });
