@@ -46,6 +46,14 @@ export const KernelDef = z
     debian: DebianKernel.optional(),
     local: LocalKernel.optional(),
     source: SourceKernel.optional(),
+    /**
+     * How much slower this kernel runs than a plain one (a debug kernel with
+     * KASAN and lockdep under TCG): every deadline of a case on it — boot,
+     * SSH, console silence, steps, teardown — is multiplied by this factor.
+     */
+    timeoutScale: z.number().min(1).max(20).optional(),
+    /** Kernel arguments every boot of this kernel gets, after the scenario's (e.g. what a debug kernel needs under TCG). */
+    cmdline: z.array(z.string().regex(/^\S+$/, 'a kernel argument cannot contain white space').max(512)).max(32).optional(),
   })
   .strict()
   .superRefine((k, ctx) => {

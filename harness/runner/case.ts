@@ -8,9 +8,10 @@ import { symbolizeCase } from '../results/symbolize-case.js';
 import type { PlannedCase, Reporter } from '../reporters/reporter.js';
 import type { Scenario } from '../scenario/load.js';
 import { BootFailure } from './boot.js';
-import { deviceState } from './guest-state.js';
+import { deviceState, readDmesg } from './guest-state.js';
 import { machineRecord, prepareBoot, startMachine, type BootProgress, type Machine, type MachineEnv } from './machine.js';
 import { handOver, shutdownMachine } from './shutdown.js';
+import { hasKmemleak, kmemleakPoint } from './kmemleak.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
 import { Expectations } from './expect.js';
@@ -136,7 +137,18 @@ export async function runBootGroup(
     const before = next ? await deviceState(m.session) : undefined;
     const outcome = await runSteps(m, s, dir, emit, env);
     const dmesgFile = join(dir, 'dmesg.txt');
-    if (next && outcome.completed && !outcome.guestGone && !env.interrupt.aborted) {
+    // Debug kernels: kmemleak is scanned at the end of every case; a leak fails the case like a WARN.
+    let leakFree = true;
+    if (!outcome.guestGone && m.vm.running && !env.interrupt.aborted) {
+      m.kmemleak ??= await hasKmemleak(m.session);
+      if (m.kmemleak) {
+        leakFree = await kmemleakPoint(m.session, emit, s.timeouts.step);
+        // The scan's own "N new suspected memory leaks" line is not news for the next case's first step.
+        const st = await readDmesg(m.session);
+        if (st) m.dmesgSeen = st.lines.length;
+      }
+    }
+    if (next && outcome.completed && leakFree && !outcome.guestGone && !env.interrupt.aborted) {
       if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log })) {
         await done(c, await close());
         continue;

@@ -73,6 +73,8 @@ export interface Machine {
   consoleFile: string;
   dmesgSeen: number;
   taint?: number;
+  /** The kernel has kmemleak (/sys/kernel/debug/kmemleak): scanned at the end of every case. */
+  kmemleak?: boolean;
 }
 
 const PORT_RETRIES = 3;

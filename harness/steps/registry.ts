@@ -7,6 +7,7 @@ import { fioStep } from './fio.js';
 import { mkfsStep } from './mkfs.js';
 import { mountStep, umountStep } from './mount.js';
 import { namespaceStep } from './namespace.js';
+import { raceStep } from './race.js';
 import { ramdaxStep } from './ramdax.js';
 import { rebootStep } from './reboot.js';
 import { runStep } from './run.js';
@@ -15,5 +16,5 @@ import type { StepKind } from './types.js';
 
 /** Every step kind, by the key that names it in a scenario. */
 export const STEP_KINDS: ReadonlyMap<string, StepKind<any>> = new Map(
-  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, daxFaultsStep, devdaxIoStep, runStep, rebootStep, fioStep, benchStep, fillStep, verifyStep].map((k) => [k.kind, k]),
+  [ramdaxStep, namespaceStep, mkfsStep, mountStep, umountStep, daxActiveStep, daxFaultsStep, devdaxIoStep, runStep, rebootStep, fioStep, benchStep, fillStep, verifyStep, raceStep].map((k) => [k.kind, k]),
 );
