@@ -26,7 +26,7 @@ export interface KernelArtifact {
   /** What the kernel offers and how that was found out (config, modules list, boot probe). */
   capabilities?: KernelCapabilities;
   /** Set for kernels made from the command line (`--kernel PATH`, `--patch`): what was asked. */
-  adhoc?: { ref: string; kind: 'bzimage' | 'tree' | 'patched' };
+  adhoc?: { ref: string; kind: 'bzimage' | 'tree' | 'patched' | 'coverage' };
 }
 
 export interface ImageArtifact {
