@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CoverageSummary } from '../coverage/report.js';
 import { writeFileAtomic } from '../common/fs.js';
 import { renderReport } from './html.js';
 import { readRun } from './load.js';
@@ -18,7 +20,8 @@ export async function writeReport(runDir: string, baselineDir?: string): Promise
   const baseline = baselineDir === undefined ? undefined : await readRun(baselineDir);
   const rows = metricRows(run);
   const files = { html: join(runDir, 'report.html'), csv: join(runDir, 'metrics.csv'), json: join(runDir, 'metrics.json') };
-  await writeFileAtomic(files.html, renderReport({ run, baseline }));
+  const coverage = await readFile(join(runDir, 'coverage', 'summary.json'), 'utf8').then((t) => JSON.parse(t) as CoverageSummary, () => undefined);
+  await writeFileAtomic(files.html, renderReport({ run, baseline, coverage }));
   await writeFileAtomic(files.csv, metricsCsv(rows));
   await writeFileAtomic(files.json, metricsJson(run, rows));
   return { ...files, metrics: rows.length, cases: run.cases.length };

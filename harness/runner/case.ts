@@ -12,6 +12,7 @@ import { machineRecord, prepareBoot, startMachine, type BootProgress, type Machi
 import { handOver, shutdownMachine } from './shutdown.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
+import { markLost } from '../coverage/collect.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
 import { isConsoleOnly, runConsoleCase } from './console-case.js';
 import { currentKernel, kernelIdentity, type KernelArtifact } from '../setup/artifacts.js';
@@ -105,6 +106,7 @@ export async function runBootGroup(
           details: { ...progress.boot, ...(bf ? { consoleTail: bf.consoleTail } : {}), ...(err instanceof HarnessError && err.hint ? { hint: err.hint } : {}) },
         });
         await markRest(s, 0, emit, 'miss', env.interrupt.aborted ? 'run interrupted' : `boot ${status === 'fail' ? 'failed' : 'errored'}`);
+        if (env.coverage) await markLost(dir, `boot ${status === 'fail' ? 'failed' : 'errored'}: no counters`);
         await teardown.run();
         m = undefined;
         await done(c, await finish(result, c, env));
@@ -122,12 +124,12 @@ export async function runBootGroup(
     const outcome = await runSteps(m, s, dir, emit, env);
     const dmesgFile = join(dir, 'dmesg.txt');
     if (next && outcome.completed && !outcome.guestGone && !env.interrupt.aborted) {
-      if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log })) {
+      if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log, coverageDir: env.coverage ? dir : undefined })) {
         await done(c, await finish(result, c, env));
         continue;
       }
     }
-    await shutdownMachine(m, { dmesgFile, guestGone: outcome.guestGone, emit, teardown: teardown!, log: env.log });
+    await shutdownMachine(m, { dmesgFile, guestGone: outcome.guestGone, emit, teardown: teardown!, log: env.log, coverageDir: env.coverage ? dir : undefined });
     result.stop = m.progress.stop;
     m = undefined;
     await done(c, await finish(result, c, env));

@@ -49,7 +49,7 @@ async function installed(pkg: string): Promise<boolean> {
   }
 }
 
-async function onPath(bin: string): Promise<boolean> {
+export async function onPath(bin: string): Promise<boolean> {
   const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', bin], { reject: false });
   return r.exitCode === 0;
 }
@@ -72,7 +72,7 @@ export async function missingBuildPackages(probe: BuildProbe = realProbe): Promi
   return missing;
 }
 
-async function aptInstall(log: Logger, packages: string[]): Promise<void> {
+export async function aptInstall(log: Logger, packages: string[]): Promise<void> {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   await host('apt-get', ['update'], { env });
   await host('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env });
@@ -80,7 +80,7 @@ async function aptInstall(log: Logger, packages: string[]): Promise<void> {
 }
 
 /** Can this process install Debian packages? (root and apt-get present) */
-async function canApt(): Promise<boolean> {
+export async function canApt(): Promise<boolean> {
   return process.getuid?.() === 0 && (await onPath('apt-get'));
 }
 
