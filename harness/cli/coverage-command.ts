@@ -7,7 +7,8 @@ import { stderrLogger } from '../common/log.js';
 import { readPatchSeries } from '../build/patch-series.js';
 import { mergeCoverage } from '../coverage/merge.js';
 import { changedLines, type ChangedLines } from '../coverage/patch-lines.js';
-import { coverageRoot, tapComments } from '../coverage/report.js';
+import { buildRunCoverage, coverageRoot, tapComments } from '../coverage/report.js';
+import { readRun } from '../report/load.js';
 import { ensureCoverageTools } from '../coverage/tools.js';
 import { collect } from './run-command.js';
 
@@ -40,6 +41,20 @@ export function registerCoverage(program: Command, setExit: (code: number) => vo
       await ensureCoverageTools(stderrLogger());
       const s = await mergeCoverage(runDirs, resolve(o.out), { log: stderrLogger(), changed });
       process.stdout.write(`${tapComments(s, resolve(o.out)).join('\n')}\n`);
+      setExit(ExitCode.ok);
+    });
+  cov
+    .command('build')
+    .description('(re)write <run>/coverage/ from the counters each case saved (its coverage/*.tar.gz) and the kernel\'s .gcno files; with --patch/--range, patch coverage too')
+    .argument('<run-dir>', 'a run folder made with --coverage')
+    .option('--patch <file>', 'patch file (format-patch or mbox), repeatable, in order', collect, [] as string[])
+    .option('--range <tree:a..b>', 'a git revision range of a tree')
+    .action(async (runDir: string, o: { patch: string[]; range?: string }) => {
+      const changed = await changesOf(o);
+      const run = await readRun(runDir);
+      await ensureCoverageTools(stderrLogger());
+      const s = await buildRunCoverage({ ...run, dir: resolve(runDir) }, { log: stderrLogger(), changed });
+      process.stdout.write(`${tapComments(s, coverageRoot(resolve(runDir))).join('\n')}\n`);
       setExit(ExitCode.ok);
     });
   cov
