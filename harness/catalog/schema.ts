@@ -36,6 +36,8 @@ export const SourceKernel = z
     fragments: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/)).default([]),
     /** Patch files (relative to the yaml file), applied in order before building. */
     patches: z.array(z.string().min(1)).default([]),
+    /** gcov for drivers/nvdimm and drivers/dax + fault injection (kernels/fragments/gcov.config, fault-injection.config, patches/gcov-profile-nvdimm.patch); see docs/coverage.md. */
+    coverage: z.boolean().optional(),
   })
   .strict();
 

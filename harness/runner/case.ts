@@ -15,6 +15,7 @@ import { hasKmemleak, kmemleakPoint } from './kmemleak.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
 import { Expectations } from './expect.js';
+import { markLost } from '../coverage/collect.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
 import { isConsoleOnly, runConsoleCase } from './console-case.js';
 import { currentKernel, kernelIdentity, type KernelArtifact } from '../setup/artifacts.js';
@@ -121,6 +122,7 @@ export async function runBootGroup(
           details: { ...progress.boot, ...(bf ? { consoleTail: bf.consoleTail } : {}), ...(err instanceof HarnessError && err.hint ? { hint: err.hint } : {}) },
         });
         await markRest(s, 0, emit, 'miss', env.interrupt.aborted ? 'run interrupted' : `boot ${status === 'fail' ? 'failed' : 'errored'}`);
+        if (env.coverage) await markLost(dir, `boot ${status === 'fail' ? 'failed' : 'errored'}: no counters`);
         await teardown.run();
         m = undefined;
         await done(c, await close());
@@ -149,12 +151,12 @@ export async function runBootGroup(
       }
     }
     if (next && outcome.completed && leakFree && !outcome.guestGone && !env.interrupt.aborted) {
-      if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log })) {
+      if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log, coverageDir: env.coverage ? dir : undefined })) {
         await done(c, await close());
         continue;
       }
     }
-    await shutdownMachine(m, { dmesgFile, guestGone: outcome.guestGone, emit, teardown: teardown!, log: env.log });
+    await shutdownMachine(m, { dmesgFile, guestGone: outcome.guestGone, emit, teardown: teardown!, log: env.log, coverageDir: env.coverage ? dir : undefined });
     result.stop = m.progress.stop;
     m = undefined;
     await done(c, await close());

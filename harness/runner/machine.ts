@@ -29,6 +29,8 @@ export interface MachineEnv {
   interrupt: AbortSignal;
   /** Try this host port first for the first VM's SSH forward (then free ones). */
   firstSshPort?: number;
+  /** `run --coverage`: save the guest's gcov counters before every power-off, reboot and shared-boot hand-over (harness/coverage/). */
+  coverage?: boolean;
 }
 
 /** What a boot is made of, resolved before QEMU starts. */

@@ -15,6 +15,8 @@ import { TapReporter } from '../reporters/tap.js';
 import type { KeyPaths } from '../setup/keys.js';
 import { killAllVmsSync } from '../vm/qemu.js';
 import { startVmLifecycle } from '../vm/lifecycle.js';
+import type { ChangedLines } from '../coverage/patch-lines.js';
+import { finishCoverage } from '../coverage/run-end.js';
 
 export interface RunOptions {
   cases: Case[];
@@ -31,6 +33,8 @@ export interface RunOptions {
   firstSshPort?: number;
   /** Fetch missing debug symbols (Debian -dbg) to symbolize kernel traces. */
   symbols?: boolean;
+  /** `run --coverage`: collect gcov counters per case and write results/<run>/coverage/ (with `changed`: patch coverage too). */
+  coverage?: { changed?: ChangedLines };
 }
 
 export function newRunId(now = new Date()): string {
@@ -56,10 +60,11 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   const tapFile = createWriteStream(join(store.dir, 'results.tap'));
   tapFile.on('error', (err) => (store.writeError ??= new Error(`cannot write results.tap: ${err.message}`)));
   const write = o.stdout ?? ((t: string) => process.stdout.write(t));
-  const tap = new TapReporter((t) => {
+  const tapOut = (t: string) => {
     write(t);
     tapFile.write(t);
-  });
+  };
+  const tap = new TapReporter(tapOut);
   const reporter = new Multiplexer([tap, ...(o.reporters ?? [])], (m) => o.log.warn(m));
   const planned: PlannedCase[] = o.cases.map((c) => ({ id: c.id, scenario: c.scenario.name, steps: c.scenario.steps.length }));
   o.log.info(`run ${store.run.runId}: ${o.cases.length} case(s), results in ${store.dir}`);
@@ -78,7 +83,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   process.on('exit', killAllVmsSync);
 
   await reporter.onRunBegin(store.run, planned);
-  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols };
+  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols, coverage: !!o.coverage };
   const limit = pLimit(Math.max(1, o.jobs));
   const index = new Map(o.cases.map((c, i) => [c, planned[i]!]));
   const done = async (c: Case, result: CaseResult) => {
@@ -116,6 +121,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   store.run.host.loadavgAfter = loadavg();
   store.run.status = interrupt.signal.aborted ? 'interrupted' : worstCase(statuses);
   await store.flush();
+  if (o.coverage) await finishCoverage(store.run, { log: o.log, changed: o.coverage.changed, tap: tapOut });
   await reporter.onRunEnd(store.run);
   await new Promise<void>((r) => tapFile.end(r));
   await store.close();

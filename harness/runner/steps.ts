@@ -14,6 +14,7 @@ import { formatCommand, mergeFindings, readDmesg, responsive, unlessGone } from 
 import { kexecLoadScript, powerCycle, type Machine, type MachineEnv } from './machine.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
+import { collectCoverage } from '../coverage/collect.js';
 
 export type Emit = (p: Omit<PointResult, 'id'>) => Promise<void>;
 
@@ -51,6 +52,8 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
       throw err instanceof BootFailure && err.status === 'fail' ? new StepFailure(`the guest did not come back: ${err.message}`) : err;
     });
   const rebootOnce = async (timeoutMs: number, method: RebootMethod) => {
+    // gcov counters live in guest RAM: saved before any kind of reboot ends it.
+    if (env.coverage) await collectCoverage(m.session, caseDir, `before ${method} reboot`, m.inputs.kernel);
     if (method === 'power-cycle') {
       const t = await powerCycle(m, s, env, timeoutMs);
       rebooted = true;
