@@ -34,6 +34,8 @@ const LAYERS = [
   ['plan', 'reporters'],
   // the run folder (a reporter on the stream), reproducer bundles, reading runs back, unpacking archives
   ['results'],
+  // run --coverage: gcov segments per case, lcov/genhtml at the end of a run, patch coverage
+  ['coverage'],
   // report.html, report.txt, metrics.csv/json; portable reproducer archives (they hold report.txt)
   ['report'],
   // boots, steps, shutdowns, the run: the only folder that puts it all together

@@ -36,6 +36,8 @@ export const SourceKernel = z
     fragments: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/)).default([]),
     /** Patch files (relative to the yaml file), applied in order before building. */
     patches: z.array(z.string().min(1)).default([]),
+    /** gcov for drivers/nvdimm and drivers/dax + fault injection (kernels/fragments/gcov.config, fault-injection.config, patches/gcov-profile-nvdimm.patch); see docs/coverage.md. */
+    coverage: z.boolean().optional(),
   })
   .strict();
 
@@ -46,6 +48,14 @@ export const KernelDef = z
     debian: DebianKernel.optional(),
     local: LocalKernel.optional(),
     source: SourceKernel.optional(),
+    /**
+     * How much slower this kernel runs than a plain one (a debug kernel with
+     * KASAN and lockdep under TCG): every deadline of a case on it — boot,
+     * SSH, console silence, steps, teardown — is multiplied by this factor.
+     */
+    timeoutScale: z.number().min(1).max(20).optional(),
+    /** Kernel arguments every boot of this kernel gets, after the scenario's (e.g. what a debug kernel needs under TCG). */
+    cmdline: z.array(z.string().regex(/^\S+$/, 'a kernel argument cannot contain white space').max(512)).max(32).optional(),
   })
   .strict()
   .superRefine((k, ctx) => {

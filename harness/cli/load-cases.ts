@@ -1,6 +1,7 @@
 import { loadCatalog, type Catalog } from '../catalog/catalog.js';
 import { expand, filterCases } from '../matrix/expand.js';
 import { applyKernels } from '../matrix/kernel-axis.js';
+import { withKernelSettings } from '../matrix/kernel-settings.js';
 import { InputError, inputError } from '../common/errors.js';
 import { safeName } from '../common/names.js';
 import { MAX_FOLDER_NAME, MAX_TOTAL_CASES } from '../scenario/limits.js';
@@ -15,7 +16,7 @@ export async function loadCases(paths: string[], filters: string[], kernels: str
   const catalog = opts.catalog ?? (await loadCatalog());
   for (const k of kernels) if (!catalog.kernels.has(k)) throw inputError(`--kernel ${k}: unknown kernel (known: ${[...catalog.kernels.keys()].join(', ')})`, 'kernels are defined in kernels/*.yaml; see `ramdax-harness kernel list`');
   const scenarios = await loadScenarios(paths.length ? paths : ['scenarios'], catalog, { recursive: opts.recursive });
-  const all = expand(applyKernels(scenarios, kernels));
+  const all = expand(applyKernels(scenarios, kernels).map((s) => withKernelSettings(s, catalog.kernels.get(s.kernel))));
   checkCaseFolders(all);
   const cases = filterCases(all, filters);
   if (cases.length === 0) throw inputError(`--filter ${filters.join(' ')} matches none of: ${all.map((c) => c.id).join(', ')}`);

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { infraError, inputError } from '../common/errors.js';
+import { describeError, infraError, inputError } from '../common/errors.js';
 import { harnessVersion } from '../common/version.js';
 import { stderrLogger } from '../common/log.js';
 import { defaultResultsDir, projectRoot } from '../common/paths.js';
@@ -22,6 +22,10 @@ import { loadCatalog } from '../catalog/catalog.js';
 import { verifyForRun } from '../setup/verified.js';
 import { resolveKernelArgs } from './kernel-ref.js';
 import { ensureAdhocKernels } from './adhoc-kernels.js';
+import { changedLines, type ChangedLines } from '../coverage/patch-lines.js';
+import { ensureCoverageTools } from '../coverage/tools.js';
+import { readPatchSeries } from '../kbuild/patch-series.js';
+import { host } from '../common/exec.js';
 
 export interface RunFlags {
   cache: string;
@@ -40,6 +44,10 @@ export interface RunFlags {
   symbols?: boolean;
   /** When report.html is written: in a detached process (default), before exiting, or not at all. */
   report: 'background' | 'wait' | 'none';
+  /** gcov coverage of drivers/nvdimm and drivers/dax (the kernels become their coverage builds). */
+  coverage?: boolean;
+  /** With --coverage and a git tree --kernel: patch coverage of this revision range (A..B) too. */
+  coverageRange?: string;
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -64,6 +72,8 @@ export function runOptions(cmd: Command): Command {
     .addOption(new Option('--report <when>', 'write report.html, metrics.csv/json: in a detached process after the run (the run ends with its last case), before exiting, or not at all').choices(['background', 'wait', 'none']).default('background'))
     .option('--verify', 'hash every cached kernel and image file in full before booting (by default only files whose size or mtime changed since they were verified)', false)
     .option('--symbols', "symbolize kernel traces, downloading debug symbols a kernel lacks (Debian: linux-image-RELEASE-dbg, about 1.2 GB for 7.2)")
+    .option('--coverage', 'gcov coverage of drivers/nvdimm and drivers/dax: each --kernel (a source kernel or tree) becomes its coverage build NAME-cov; counters are saved before every power-off and reboot and per case; results/<run>/coverage/ gets an lcov tracefile and genhtml view; with --patch, patch coverage (docs/coverage.md)', false)
+    .option('--coverage-range <a..b>', 'with --coverage and --kernel PATH-to-a-git-tree: also report which lines changed in this revision range ran')
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
@@ -77,9 +87,10 @@ async function checkFetched(cacheDir: string, kernels: string[]): Promise<void> 
 }
 
 export async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
-  const kernels = await resolveKernelArgs(await loadCatalog(), { kernel: o.kernel, patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache });
+  const kernels = await resolveKernelArgs(await loadCatalog(), { kernel: o.kernel, patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache, coverage: o.coverage });
   // Bad scenarios are found before a kernel is built.
   const loaded = await loadCases(paths, filters, kernels.names, { catalog: kernels.catalog });
+  const coverage = o.coverage ? await coverageRequest(o, kernels, loaded) : undefined;
   const adhoc = new Set(kernels.adhoc.map((k) => k.name));
   await ensureAdhocKernels(kernels.adhoc, o.cache, stderrLogger(), { qemu: o.qemu });
   await checkFetched(o.cache, kernels.names.filter((n) => !adhoc.has(n)));
@@ -102,6 +113,7 @@ export async function runPaths(paths: string[], filters: string[], o: RunFlags):
     version: harnessVersion(),
     firstSshPort: o.sshPort,
     symbols: o.symbols,
+    coverage,
   });
   const judged = baselines.length ? await judgeAgainst(baselines, run.dir) : 0;
   // A portable archive per distinct failure (size permitting), before the report names them.
@@ -151,6 +163,33 @@ async function judgeAgainst(baselines: string[], runDir: string): Promise<number
   const verdicts = tap.split('\n').filter((l) => /^(not )?ok \d+ - perf (regression|improvement)|SKIP inconclusive/.test(l) || /^# \d+ regression/.test(l));
   process.stderr.write(`ramdax-harness: compared with baseline ${baselines.join(', ')} (${join(runDir, 'compare.tap')}):\n${verdicts.map((l) => `  ${l}\n`).join('')}`);
   return exitCode;
+}
+
+/**
+ * `--coverage`: the host tools are there (installed when missing), every
+ * case runs on a coverage build, and the changed lines of --patch files and
+ * --coverage-range are known before anything boots.
+ */
+async function coverageRequest(o: RunFlags, kernels: Awaited<ReturnType<typeof resolveKernelArgs>>, cases: { scenario: { kernel: string } }[]): Promise<{ changed?: ChangedLines }> {
+  if (o.coverageRange && !o.coverage) throw inputError('--coverage-range goes with --coverage');
+  if (!o.kernel.length) {
+    const names = [...new Set(cases.map((c) => c.scenario.kernel))];
+    throw inputError(`--coverage needs --kernel: a source kernel (e.g. source-7.2) or a kernel tree; the scenarios name ${names.join(', ')}`, 'e.g. `run --kernel source-7.2 --coverage scenarios/`');
+  }
+  const texts: string[] = [];
+  if (o.coverageRange) {
+    const tree = kernels.adhoc.find((k) => k.kind === 'tree' || (k.kind === 'coverage' && typeof k.def.source?.tree === 'string'));
+    const dir = tree && typeof tree.def.source?.tree === 'string' ? tree.def.source.tree : undefined;
+    if (!dir) throw inputError('--coverage-range needs --kernel PATH-to-a-git-tree (the range is read from that tree)');
+    if (!/^[\w./~^@{}-]+\.\.[\w./~^@{}-]+$/.test(o.coverageRange)) throw inputError(`--coverage-range ${o.coverageRange}: expected A..B (two revisions)`);
+    const r = await host('git', ['-C', dir, 'diff', '--no-color', '--no-ext-diff', '-U0', o.coverageRange]).catch((err) => {
+      throw inputError(`--coverage-range ${o.coverageRange}: git diff in ${dir} failed: ${describeError(err).split('\n')[0]}`);
+    });
+    texts.push(r.stdout);
+  }
+  if (o.patch.length) for (const p of await readPatchSeries(o.patch.map((f) => resolve(f)))) texts.push(p.content.toString('utf8'));
+  await ensureCoverageTools(stderrLogger());
+  return texts.length ? { changed: changedLines(texts) } : {};
 }
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {

@@ -12,6 +12,7 @@ import { buildModulesDisk } from '../setup/debian-kernel.js';
 import { ensureBuildTools } from '../setup/host-packages.js';
 import { withLock } from './build-lock.js';
 import { buildDirName, buildKey, requestKey } from './cache-key.js';
+import { coverageFragments, coveragePatchPath, keepGcovFiles, seedObjDir, type GcovRecord } from './coverage-build.js';
 import { describeStats, parseStatsLog, type CcacheStats } from './ccache-stats.js';
 import { ensureDebianSource } from './debian-source.js';
 import { autoGc } from './gc.js';
@@ -44,6 +45,10 @@ export type SourceKernelArtifact = KernelArtifact & {
     ccache?: CcacheStats;
     /** Kconfig was not run again: nothing it reads had changed. */
     configReused?: boolean;
+    /** A coverage build (`coverage: true`, `--coverage`): where its .gcno files and sources are kept. */
+    gcov?: GcovRecord;
+    /** The object folder this configuration's first build was copied from. */
+    seededFrom?: string;
   };
 };
 
@@ -101,8 +106,10 @@ export async function ensureSourceKernel(
   };
 
   // Bad input first (patch files, fragments, base config), then the tools, before anything is unpacked or configured.
-  const patches = await readPatchSeries(s.patches.map((p) => resolve(yamlDir, p)));
-  const fragments = await readFragments(def, yamlDir);
+  const patches = await readPatchSeries([...s.patches.map((p) => resolve(yamlDir, p)), ...(s.coverage ? [coveragePatchPath()] : [])]);
+  const ownFragments = await readFragments(def, yamlDir);
+  const fragments = [...ownFragments, ...(s.coverage ? await coverageFragments(ownFragments.map((f) => f.name)) : [])];
+  const fragmentNames = fragments.map((f) => f.name);
   const base = s.base === 'tinyconfig' || s.base === 'defconfig' ? s.base : resolve(yamlDir, s.base);
   const baseId = base === s.base ? base : `file:${sha256(await readFile(base).catch(() => { throw inputError(`${def.file}: base config ${base} cannot be read`); }))}`;
   // A fresh host lacks flex, bison, libelf-dev: installed (root) or named (exit 3) here.
@@ -124,12 +131,13 @@ export async function ensureSourceKernel(
   }
 
   const wt = workTree(cacheDir, src.key);
-  const objDir = objDirOf(wt, configName(s.base, baseId, s.fragments));
+  const objDir = objDirOf(wt, configName(s.base, baseId, fragmentNames));
   const built = await withLock(wt.root, `kernel '${def.name}' build`, log, async () => {
     log.step(`kernel '${def.name}': syncing ${src.describe}${patches.length ? ` + ${patches.length} patch(es)` : ''} into ${wt.src}`);
     const sync = await syncWorkTree(wt, src.tree, patches, log);
     log.info(`  work tree: ${sync.populated ? 'created' : `${sync.changed.length} file(s) rewritten${sync.changed.length ? ` (${sync.changed.slice(0, 4).join(', ')}${sync.changed.length > 4 ? ', …' : ''})` : ''}`} in ${formatDuration(sync.wallMs)}`);
     await touchUsed(wt.root);
+    const seededFrom = await seedObjDir(objDir, log);
     await touchUsed(objDir);
 
     const stampPath = join(objDir, '.ramdax-harness-config.json');
@@ -140,7 +148,7 @@ export async function ensureSourceKernel(
     let config: string;
     if (reuse) {
       config = oldConfig!;
-      log.info(`  config: unchanged (${s.base}${s.fragments.length ? ` + ${s.fragments.join(' + ')}` : ''}; no Kconfig input changed), ${join(objDir, '.config')}`);
+      log.info(`  config: unchanged (${s.base}${fragmentNames.length ? ` + ${fragmentNames.join(' + ')}` : ''}; no Kconfig input changed), ${join(objDir, '.config')}`);
     } else {
       log.step(`kernel '${def.name}': configuring in ${objDir}`);
       config = await resolveConfig({ srcDir: wt.src, objDir, base, fragments, tc, kernel: def.name }, log);
@@ -168,6 +176,9 @@ export async function ensureSourceKernel(
     // The debug vmlinux (line tables) and System.map: kernel traces of this build get file:line (triage/symbolize.ts).
     const debug = await keepDebugFiles(objDir, work, dir, wt.src);
     await builtinModulesDisk(objDir, release, work);
+    const gcov = s.coverage ? await keepGcovFiles(objDir, wt.src, work, dir) : undefined;
+    if (gcov && gcov.gcno === 0) throw new HarnessError('infra', `kernel '${def.name}': a coverage build made no .gcno file under ${gcov.dirs.join(', ')} (is GCOV_PROFILE set by ${coveragePatchPath()}?)`);
+    if (gcov) log.info(`  coverage: ${gcov.gcno} .gcno file(s) and their sources kept in ${gcov.dir}`);
     const artifact: SourceKernelArtifact = {
       name: def.name,
       release,
@@ -188,7 +199,7 @@ export async function ensureSourceKernel(
         key,
         revision: src.revision,
         base: s.base,
-        fragments: s.fragments,
+        fragments: fragmentNames,
         patches: patches.map(patchRecord),
         compiler: tc.compiler,
         srcDir: wt.src,
@@ -199,6 +210,8 @@ export async function ensureSourceKernel(
         synced: { files: sync.changed.slice(0, 20), count: sync.changed.length, seconds: Math.round(sync.wallMs / 100) / 10 },
         ...(ccache ? { ccache } : {}),
         configReused: reuse,
+        ...(gcov ? { gcov } : {}),
+        ...(seededFrom ? { seededFrom } : {}),
       },
     };
     await writeManifest(join(work, 'manifest.json'), artifact);

@@ -13,6 +13,8 @@
  *   step-started
  *   command …, finding …     guest commands and kernel findings of the step
  *   step-ended  → point      (a step not run has only step-ended: miss/skip)
+ *   leakcheck → point        kmemleak's end-of-case scan (kernels with kmemleak)
+ *   coverage                 gcov counters saved (a segment) or lost, before a reboot, hand-over or power-off
  *   kernel-log               the full kernel log, kept beside the result
  *   handover → point | shutdown → point
  *   symbolized               file:line for the frames of a finding (debug symbols at hand)
@@ -68,6 +70,8 @@ export type CaseEventBody =
   | { type: 'command'; result: CommandResult }
   | { type: 'finding'; finding: Finding }
   | (PointBody & { type: 'step-ended'; index: number; name: string; subtap?: string; dmesg?: string[] })
+  | (PointBody & { type: 'leakcheck' })
+  | { type: 'coverage'; label: string; segment?: string; bytes?: number; lost?: string }
   | { type: 'kernel-log'; lines: string[] }
   | (PointBody & { type: 'handover' })
   | (PointBody & { type: 'shutdown'; stop?: string })

@@ -13,6 +13,7 @@ export type FindingType =
   | 'soft-lockup'
   | 'hard-lockup'
   | 'init-killed'
+  | 'kmemleak'
   | 'call-trace';
 
 export interface Finding {

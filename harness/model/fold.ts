@@ -92,6 +92,18 @@ export function foldEvent(state: CaseState | undefined, e: CaseEvent): CaseState
         findings: findings(),
         dmesg: e.dmesg,
       });
+    case 'leakcheck':
+      return point({
+        name: 'kmemleak scan',
+        kind: 'leakcheck',
+        status: e.status,
+        reason: e.reason,
+        durationMs: e.durationMs,
+        commands: s.pending.commands.length ? s.pending.commands : undefined,
+        findings: findings(),
+        details: e.details,
+      });
+    case 'coverage':
     case 'kernel-log':
       return s;
     case 'handover':

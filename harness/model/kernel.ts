@@ -50,3 +50,15 @@ export interface KernelCapabilities {
   evidence: string[];
   probe?: ProbeReport;
 }
+
+/** The .gcno files of a coverage build (kbuild/coverage-build.ts keeps them; coverage/ reads them). */
+export interface GcovRecord {
+  /** Folder holding obj/<dir>/*.gcno and src/<dir>/*.{c,h} (the sources as compiled, patches applied). */
+  dir: string;
+  /** The object folder the kernel was built in: the guest's /sys/kernel/debug/gcov mirrors this absolute path. */
+  objDir: string;
+  /** The source tree as compiled: the path the .gcno files name. */
+  srcDir: string;
+  dirs: string[];
+  gcno: number;
+}

@@ -9,8 +9,8 @@ export interface PointResult {
   /** 1-based, in TAP order within the case. */
   id: number;
   name: string;
-  /** handover: a case sharing its boot left the device as it found it. */
-  kind: 'boot' | 'step' | 'handover' | 'shutdown';
+  /** handover: a case sharing its boot left the device as it found it; leakcheck: kmemleak's end-of-case scan (debug kernels). */
+  kind: 'boot' | 'step' | 'handover' | 'leakcheck' | 'shutdown';
   status: Status;
   reason?: string;
   durationMs: number;

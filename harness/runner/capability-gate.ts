@@ -16,6 +16,8 @@ export function stepNeeds(step: Pick<Step, 'kind' | 'params'>): OptionName[] {
       return p.driver === 'nd_e820' ? [] : ['RAMDAX'];
     case 'namespace':
       return p.mode === 'devdax' ? ['DEV_DAX'] : [];
+    case 'race':
+      return p.mode === 'devdax' ? ['RAMDAX', 'DEV_DAX'] : ['RAMDAX'];
     case 'devdax-io':
       return ['DEV_DAX'];
     case 'mount':

@@ -11,9 +11,11 @@ import { symbolizeCase } from '../results/symbolize-case.js';
 import type { Scenario } from '../scenario/load.js';
 import type { KeyPaths } from '../setup/keys.js';
 import { BootFailure } from './boot.js';
-import { deviceState } from './guest-state.js';
+import { deviceState, readDmesg } from './guest-state.js';
 import { MachineBootFailure, machineRecord, prepareBoot, startMachine, type BootInputs, type Machine, type MachineEnv } from './machine.js';
 import { handOver, shutdownMachine } from './shutdown.js';
+import { hasKmemleak, kmemleakPoint } from './kmemleak.js';
+import { coverageLost } from './coverage.js';
 import { markRest, runSteps } from './steps.js';
 import { Teardown } from './teardown.js';
 import { Expectations, judging } from './expect.js';
@@ -113,6 +115,7 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
           details: { ...(bf ? { consoleTail: bf.consoleTail } : {}), ...(err instanceof HarnessError && err.hint ? { hint: err.hint } : {}) },
         });
         await markRest(s, 0, emit, 'miss', env.interrupt.aborted ? 'run interrupted' : `boot ${status === 'fail' ? 'failed' : 'errored'}`);
+        if (env.coverage) await coverageLost(dir, 'boot', `boot ${status === 'fail' ? 'failed' : 'errored'}: no counters`, emit);
         await teardown.run();
         m = undefined;
         await finish(c, stream, env, expectations);
@@ -125,14 +128,26 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
 
     const next = group[i + 1]?.c;
     const before = next ? await deviceState(m.session) : undefined;
-    const outcome = await runSteps(m, s, emit, env);
-    if (next && outcome.completed && !outcome.guestGone && !env.interrupt.aborted) {
-      if (await handOver(m, before, { next: next.id, emit, env })) {
+    const outcome = await runSteps(m, s, emit, env, dir);
+    // Debug kernels: kmemleak is scanned at the end of every case; a leak fails the case like a WARN.
+    let leakFree = true;
+    if (!outcome.guestGone && m.vm.running && !env.interrupt.aborted) {
+      m.kmemleak ??= await hasKmemleak(m.session);
+      if (m.kmemleak) {
+        leakFree = await kmemleakPoint(m.session, emit, s.timeouts.step, clock);
+        // The scan's own "N new suspected memory leaks" line is not news for the next case's first step.
+        const st = await readDmesg(m.session);
+        if (st) m.dmesgSeen = st.lines.length;
+      }
+    }
+    const coverageDir = env.coverage ? dir : undefined;
+    if (next && outcome.completed && leakFree && !outcome.guestGone && !env.interrupt.aborted) {
+      if (await handOver(m, before, { next: next.id, emit, env, coverageDir })) {
         await finish(c, stream, env, expectations);
         continue;
       }
     }
-    await shutdownMachine(m, { guestGone: outcome.guestGone, emit, teardown: teardown!, env });
+    await shutdownMachine(m, { guestGone: outcome.guestGone, emit, teardown: teardown!, env, coverageDir });
     m = undefined;
     await finish(c, stream, env, expectations);
   }

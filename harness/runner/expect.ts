@@ -85,7 +85,7 @@ export class Expectations {
 }
 
 /** The point each point-ending event makes (boot-shared is always a pass: nothing to judge). */
-const POINT_KIND = { 'boot-ended': 'boot', 'step-ended': 'step', handover: 'handover', shutdown: 'shutdown' } as const;
+const POINT_KIND = { 'boot-ended': 'boot', 'step-ended': 'step', leakcheck: 'leakcheck', handover: 'handover', shutdown: 'shutdown' } as const;
 
 /**
  * The case's emitter with expectations: each point-ending event is judged
@@ -98,7 +98,7 @@ export function judging(expectations: Expectations, stream: CaseStream): Emit {
     if (!(e.type in POINT_KIND)) return stream.emit(e);
     const ended = e as Extract<CaseEventBody, { type: keyof typeof POINT_KIND }>;
     const p: Point = {
-      name: ended.type === 'step-ended' ? ended.name : ended.type === 'handover' ? 'device left as found' : ended.type === 'boot-ended' ? 'boot' : 'shutdown',
+      name: ended.type === 'step-ended' ? ended.name : ended.type === 'handover' ? 'device left as found' : ended.type === 'leakcheck' ? 'kmemleak scan' : ended.type === 'boot-ended' ? 'boot' : 'shutdown',
       kind: POINT_KIND[ended.type],
       status: ended.status,
       reason: ended.reason,

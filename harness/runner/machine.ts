@@ -29,6 +29,8 @@ export interface MachineEnv {
   firstSshPort?: number;
   /** The host (or the fakes of a unit test). */
   fx: Effects;
+  /** `run --coverage`: save the guest's gcov counters before every power-off, reboot and shared-boot hand-over (harness/coverage/). */
+  coverage?: boolean;
 }
 
 /** What a boot is made of, resolved before QEMU starts. */
@@ -60,6 +62,8 @@ export interface Machine {
   stop?: StopMethod;
   /** Boot attempts that failed before this one worked. */
   failedBoots: FailedBoot[];
+  /** The kernel has kmemleak (/sys/kernel/debug/kmemleak): scanned at the end of every case. */
+  kmemleak?: boolean;
 }
 
 /** A boot that failed on every attempt: the last failure, and the attempts before it. */

@@ -18,6 +18,8 @@ import type { KeyPaths } from '../setup/keys.js';
 import { killAllVmsSync } from '../vm/qemu.js';
 import { endUnrun, runBootGroup, type CaseEnv } from './case.js';
 import { hostEffects, type Effects } from './effects.js';
+import type { ChangedLines } from '../coverage/patch-lines.js';
+import { finishCoverage } from '../coverage/run-end.js';
 
 export interface RunOptions {
   cases: Case[];
@@ -38,6 +40,8 @@ export interface RunOptions {
   interrupt?: AbortSignal;
   /** Fetch missing debug symbols (Debian -dbg) to symbolize kernel traces. */
   symbols?: boolean;
+  /** `run --coverage`: collect gcov counters per case and write results/<run>/coverage/ (with `changed`: patch coverage too). */
+  coverage?: { changed?: ChangedLines };
 }
 
 /** Runs cases: what `run`, `repro` and each bisect step call. */
@@ -69,10 +73,11 @@ export const runCases: RunCases = async (o) => {
   const tapFile = createWriteStream(join(store.dir, 'results.tap'));
   tapFile.on('error', (err) => (store.writeError ??= new Error(`cannot write results.tap: ${err.message}`)));
   const write = o.stdout ?? ((t: string) => process.stdout.write(t));
-  const tap = new TapReporter((t) => {
+  const tapOut = (t: string) => {
     write(t);
     tapFile.write(t);
-  });
+  };
+  const tap = new TapReporter(tapOut);
   // The store first: a case is on disk before it is reported done.
   const reporter = new Multiplexer([store, new LogReporter(o.log), tap, ...(o.reporters ?? [])], (m) => o.log.warn(m));
   const planned: PlannedCase[] = o.cases.map((c) => ({ id: c.id, scenario: c.scenario.name, steps: c.scenario.steps.length }));
@@ -95,7 +100,7 @@ export const runCases: RunCases = async (o) => {
   if (!process.listeners('exit').includes(killAllVmsSync)) process.on('exit', killAllVmsSync);
 
   await reporter.onRunBegin(store.run, planned);
-  const env: CaseEnv = { store, keys: o.keys, cacheDir: o.cacheDir, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols, fx };
+  const env: CaseEnv = { store, keys: o.keys, cacheDir: o.cacheDir, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols, coverage: !!o.coverage, fx };
   const limit = pLimit(Math.max(1, o.jobs));
   const index = new Map(o.cases.map((c, i) => [c, planned[i]!]));
   await Promise.all(
@@ -121,6 +126,7 @@ export const runCases: RunCases = async (o) => {
   store.run.host.loadavgAfter = loadavg();
   store.run.status = interrupt.signal.aborted ? 'interrupted' : rollUp(store.run.cases.map((c) => c.status));
   await store.flush();
+  if (o.coverage) await finishCoverage(store.run, { log: o.log, changed: o.coverage.changed, tap: tapOut });
   await reporter.onRunEnd(store.run);
   await new Promise<void>((r) => tapFile.end(r));
   await store.close();

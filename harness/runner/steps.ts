@@ -15,6 +15,7 @@ import { kexecLoadScript } from './kexec.js';
 import { powerCycle, type Machine, type MachineEnv } from './machine.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
+import { saveCoverage } from './coverage.js';
 
 /** Emits one case event (the runner's case stream); resolves with the test point it ended, as judged, if it ended one. */
 export type Emit = (e: CaseEventBody) => Promise<PointResult | undefined>;
@@ -46,8 +47,10 @@ interface Ended {
  * command, each kernel finding and step-ended. After each step the kernel log
  * and taint mask are read: a finding or a taint change fails the step even
  * when its commands succeeded. The first failure marks the rest as missed.
+ * With `run --coverage` (and the case's folder), the gcov counters are saved
+ * before every reboot.
  */
-export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: MachineEnv): Promise<StepsOutcome> {
+export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: MachineEnv, caseDir?: string): Promise<StepsOutcome> {
   const { clock } = env.fx;
   let stepCommands: CommandResult[] = [];
   const guest: Guest = {
@@ -66,6 +69,8 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
       throw err instanceof BootFailure && err.status === 'fail' ? new StepFailure(`the guest did not come back: ${err.message}`) : err;
     });
   const rebootOnce = async (timeoutMs: number, method: RebootMethod) => {
+    // gcov counters live in guest RAM: saved before any kind of reboot ends it.
+    if (env.coverage && caseDir) await saveCoverage(m, caseDir, `before ${method} reboot`, emit);
     if (method === 'power-cycle') {
       const t = await powerCycle(m, s, env, timeoutMs);
       rebooted = true;
@@ -93,7 +98,7 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
   };
   const k = m.inputs.kernel;
   const caps = capabilitiesOf(k);
-  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax }, integrity: {} };
+  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), memo: new Map<string, unknown>(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax }, integrity: {} };
   if (m.taint === undefined) {
     const initial = await readDmesg(m.session);
     m.dmesgSeen = initial?.lines.length ?? 0;
@@ -119,8 +124,10 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
     await emit({ type: 'step-started', index: step.index, name: step.name });
     const t0 = clock.now();
     let ended: Ended;
+    let skipRest = false;
     try {
       const out = await kind.run(ctx, step.params);
+      skipRest = out.skipRest === true;
       const durationMs = clock.now() - t0;
       ended = { status: out.status, reason: out.reason, durationMs, details: out.details, subtap: out.subtap, metrics: stepMetrics(step, durationMs, out.metrics) };
     } catch (err) {
@@ -145,12 +152,6 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
     const state = m.vm.running && !guestHung ? await readDmesg(m.session) : undefined;
     const added = state ? state.lines.slice(m.dmesgSeen) : [];
     if (state) m.dmesgSeen = state.lines.length;
-    // A taint change with no report in the log (a forced module, a machine check...) still fails the step.
-    if (state && m.taint !== undefined && state.taint !== m.taint && ended.status === 'pass') {
-      ended.status = 'fail';
-      ended.reason = `kernel taint changed from ${m.taint} to ${state.taint} (${taintFlags(state.taint & ~m.taint)})`;
-    }
-    if (state) m.taint = state.taint;
     // A power cycle replaces QEMU: the old one's tail and all of the new one's console count.
     const consoleLines = [...vmBefore.console.linesFrom(consoleFrom), ...(m.vm === vmBefore ? [] : m.vm.console.linesFrom(0))];
     const findings = mergeFindings(findFindings(added), findFindings(consoleLines.map((l) => l.text)));
@@ -159,6 +160,12 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
       ended.reason = `kernel reported ${findings[0]!.title}${ended.status === 'pass' ? ' (the command itself succeeded)' : ''}`;
       ended.status = 'fail';
     }
+    // A taint change with no report in the log (a forced module, a machine check...) still fails the step (a finding outranks it).
+    if (state && m.taint !== undefined && state.taint !== m.taint && ended.status === 'pass') {
+      ended.status = 'fail';
+      ended.reason = `kernel taint changed from ${m.taint} to ${state.taint} (${taintFlags(state.taint & ~m.taint)})`;
+    }
+    if (state) m.taint = state.taint;
     // The point as recorded (an expected finding may have turned a failure into a pass): the run goes on from it.
     const point = (await emit({ type: 'step-ended', index: step.index, name: step.name, ...ended, dmesg: added.length ? added : undefined })) ?? ended;
     if (!m.vm.running || guestHung || (point.status === 'error' && m.session.closed)) {
@@ -169,7 +176,7 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
       await markRest(s, i + 1, emit, 'miss', `step ${i + 1} (${step.name}) ${point.status === 'fail' ? 'failed' : 'errored'}`);
       return { completed: false, guestGone: false };
     }
-    if (point.status === 'skip' && step.kind === 'ramdax') {
+    if (point.status === 'skip' && skipRest) {
       await markRest(s, i + 1, emit, 'skip', point.reason ?? 'ramdax unavailable');
       return { completed: true, guestGone: false };
     }

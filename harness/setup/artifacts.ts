@@ -41,7 +41,7 @@ export interface KernelArtifact {
    */
   debug?: { vmlinux: string; systemMap?: string; modulesDir?: string; srcRoot?: string };
   /** Set for kernels made from the command line (`--kernel PATH`, `--patch`): what was asked. */
-  adhoc?: { ref: string; kind: 'bzimage' | 'tree' | 'patched' };
+  adhoc?: { ref: string; kind: 'bzimage' | 'tree' | 'patched' | 'coverage' };
 }
 
 export interface ImageArtifact {

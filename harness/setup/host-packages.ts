@@ -55,7 +55,7 @@ async function installed(pkg: string): Promise<boolean> {
   }
 }
 
-async function onPath(bin: string): Promise<boolean> {
+export async function onPath(bin: string): Promise<boolean> {
   const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', bin], { reject: false });
   return r.exitCode === 0;
 }
@@ -78,7 +78,7 @@ export async function missingBuildPackages(probe: BuildProbe = realProbe): Promi
   return missing;
 }
 
-async function aptInstall(log: Logger, packages: string[]): Promise<void> {
+export async function aptInstall(log: Logger, packages: string[]): Promise<void> {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   await host('apt-get', ['update'], { env });
   await host('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env });
@@ -86,7 +86,7 @@ async function aptInstall(log: Logger, packages: string[]): Promise<void> {
 }
 
 /** Can this process install Debian packages? (root and apt-get present) */
-async function canApt(): Promise<boolean> {
+export async function canApt(): Promise<boolean> {
   return process.getuid?.() === 0 && (await onPath('apt-get'));
 }
 

@@ -1,55 +1,36 @@
 import { z } from 'zod';
-import { asArray } from './ndctl.js';
-import { bindE820, impossibleSizes, PROVIDER, readBus } from './bind.js';
-import { runBody, StepSkip } from './recorder.js';
+import { bindAction, unbindAction } from './ramdax-bind.js';
+import { cycleAction } from './ramdax-cycle.js';
+import { Params, type RamdaxParams } from './ramdax-params.js';
+import { runBody } from './recorder.js';
 import type { StepKind } from './types.js';
 
-const Params = z
-  .object({
-    /** Which driver binds the e820_pmem device: ramdax (labels) or nd_e820 (the label-less control). */
-    driver: z.enum(['ramdax', 'nd_e820']).default('ramdax'),
-    /** Unbind and bind again when the driver already holds the device: namespaces come back from the labels. */
-    rebind: z.boolean().default(false),
-    expect: z
-      .object({
-        dimms: z.number().int().min(0).max(512).optional(),
-        regions: z.number().int().min(0).max(512).optional(),
-      })
-      .strict()
-      .default({}),
-  })
-  .strict();
-type Params = z.output<typeof Params>;
+export { CYCLE_VIA, LEAK_DEFAULTS, type BindParams, type CycleParams, type RamdaxParams, type UnbindParams } from './ramdax-params.js';
 
 /**
- * Bind the e820_pmem platform device to the chosen driver (driver_override,
- * unbind from whoever holds it, bind), then check what ndctl sees.
+ * The e820_pmem device's driver lifecycle. `bind` (the default) forces it
+ * onto ramdax (or nd_e820); `unbind` takes it away; `cycle` does both N
+ * times (sysfs, module reload, or a switch through nd_e820). Every action
+ * has its checks built in: after an unbind nothing of the bus is left in
+ * sysfs, /dev, ndctl or the mount table; after a bind exactly the expected
+ * bus, DIMMs, regions and the namespaces from the labels; across cycles no
+ * slab or memory growth per cycle.
  */
-export const ramdaxStep: StepKind<Params> = {
+export const ramdaxStep: StepKind<RamdaxParams> = {
   kind: 'ramdax',
-  summary: 'bind the legacy-PMEM device to ramdax (or nd_e820) and check bus, DIMMs and regions',
-  schema: Params as z.ZodType<Params, unknown>,
-  title: (p) => `${p.rebind ? 'rebind' : 'bind'} e820_pmem to ${p.driver}`,
+  summary: 'bind e820_pmem to ramdax (or nd_e820), unbind it, or cycle it N times, with "nothing left behind" and exact-count checks built in',
+  schema: z.preprocess((v) => (v && typeof v === 'object' && !('action' in v) ? { ...v, action: 'bind' } : v), Params) as z.ZodType<RamdaxParams, unknown>,
+  title: (p) => {
+    if (p.action === 'bind') return `bind e820_pmem to ${p.driver}`;
+    if (p.action === 'unbind') return `unbind e820_pmem${p.hold ? ` holding a mapping of ${p.hold.device ?? p.hold.file}` : ''}${p.expect.orphanMounts.length ? ` (mounted: ${p.expect.orphanMounts.join(', ')})` : ''}`;
+    const what = { rmmod: `rmmod/modprobe (${p.modules.join(' ')})`, switch: 'ramdax → nd_e820 → ramdax', unbind: 'unbind/bind', none: 'control (no unbind)' }[p.via];
+    return `${p.count} ${what} cycle${p.count === 1 ? '' : 's'}`;
+  },
+  uses: (p) => (p.action === 'unbind' && p.hold?.device && !p.hold.device.startsWith('/') ? [{ name: p.hold.device, param: 'hold' }] : []),
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
-      if (p.driver === 'ramdax' && ctx.kernel.ramdax === 'absent') {
-        throw new StepSkip(`kernel ${ctx.kernel.release} has no ramdax driver (CONFIG_RAMDAX not set)`);
-      }
-      await bindE820(r, p.driver, { rebind: p.rebind });
-      const { bus, providers } = await readBus(r, PROVIDER[p.driver]);
-      r.details.buses = providers;
-      r.check(bus !== undefined, `no nvdimm bus with provider '${PROVIDER[p.driver]}' (buses: ${providers.join(', ') || 'none'})`);
-      const dimms = asArray(bus!.dimms).length;
-      const regions = asArray(bus!.regions);
-      r.details.dimms = dimms;
-      r.details.regions = regions.map((x) => ({ dev: x.dev, size: x.size, align: x.align, available: x.available_size }));
-      for (const reg of regions) {
-        const why = impossibleSizes(reg);
-        r.check(why === undefined, why!);
-      }
-      const expDimms = p.expect.dimms ?? (p.driver === 'ramdax' ? ctx.carveOuts.length : 0);
-      const expRegions = p.expect.regions ?? ctx.carveOuts.length;
-      r.check(dimms === expDimms, `expected ${expDimms} DIMM(s) on the ${PROVIDER[p.driver]} bus, ndctl shows ${dimms}`);
-      r.check(regions.length === expRegions, `expected ${expRegions} region(s), ndctl shows ${regions.length}`);
+      if (p.action === 'bind') return bindAction(ctx, r, p);
+      if (p.action === 'unbind') return unbindAction(ctx, r, p);
+      return cycleAction(ctx, r, p);
     }),
 };

@@ -43,6 +43,8 @@ export interface StepContext {
   namespaces: Map<string, NamespaceInfo>;
   carveOuts: CarveOut[];
   kernel: { release: string; ramdax: DriverAvailability };
+  /** Values a step leaves for later steps of the same case (e.g. the namespaces an unbind took away). */
+  memo?: Map<string, unknown>;
   timeoutMs: number;
   /** Matrix axis values, exported to guest commands of `run` steps. */
   env?: Record<string, string>;
@@ -69,6 +71,8 @@ export interface StepOutcome {
   subtap?: string;
   /** Performance figures measured by the step (fio, bench). */
   metrics?: Metric[];
+  /** A skip that makes the rest of the case pointless (no ramdax): the remaining steps are skipped too. */
+  skipRest?: boolean;
 }
 
 /** One step kind: its parameter schema, how it is named, what it references, how it runs. */

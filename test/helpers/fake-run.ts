@@ -67,7 +67,7 @@ export interface FakeRun {
 export async function run(
   paths: string[],
   boot: (spec: VmSpec, attempt: number) => FakeBoot,
-  o: { taken?: number[]; firstSshPort?: number; kernels?: string[]; reporters?: Reporter[]; interrupt?: AbortSignal; results?: string } = {},
+  o: { taken?: number[]; firstSshPort?: number; kernels?: string[]; reporters?: Reporter[]; interrupt?: AbortSignal; results?: string; coverage?: { changed?: undefined } } = {},
 ): Promise<FakeRun> {
   const cases = await loadCases(paths, [], o.kernels ?? []);
   const host = fakeHost(boot, { taken: o.taken });
@@ -88,6 +88,7 @@ export async function run(
     firstSshPort: o.firstSshPort,
     effects: host.effects,
     interrupt: o.interrupt,
+    coverage: o.coverage,
     reporters: [recorder, ...(o.reporters ?? [])],
   });
   return { exitCode: r.exitCode, run: r.run, tap, logs, events, host, case: (id) => r.run.cases.find((c) => c.id === id)! };

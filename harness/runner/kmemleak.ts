@@ -1,0 +1,59 @@
+import type { Clock } from '../common/clock.js';
+import type { Guest } from '../model/guest.js';
+import { kmemleakFindings } from '../triage/kmemleak.js';
+import type { Emit } from './steps.js';
+
+export const KMEMLEAK = '/sys/kernel/debug/kmemleak';
+
+/**
+ * kmemleak reports an object only once it is MSECS_MIN_AGE (5 s) old, so the
+ * scan waits that long after the last step; it scans twice, as the kernel's
+ * documentation advises (an object whose contents changed during the first
+ * scan is only reported by the next), prints the report, and clears it so
+ * the next case that shares the boot starts from nothing.
+ */
+export const KMEMLEAK_SCAN = `sleep 5; echo scan > ${KMEMLEAK} && echo scan > ${KMEMLEAK} && cat ${KMEMLEAK} && echo clear > ${KMEMLEAK}`;
+
+/** Whether this guest's kernel has kmemleak (a debug kernel), asked once per machine. */
+export async function hasKmemleak(session: Guest): Promise<boolean> {
+  try {
+    return (await session.exec(`test -w ${KMEMLEAK}`, { timeoutMs: 10_000 })).exitCode === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The end-of-case leak scan on kernels with kmemleak: a `leakcheck` point
+ * (`kmemleak scan`) that fails with one finding per distinct leak, like a
+ * WARN does. Returns whether the point passed (as judged: a leak the case
+ * expects passes). Kernels without kmemleak get no point.
+ */
+export async function kmemleakPoint(session: Guest, emit: Emit, timeoutMs: number, clock: Clock): Promise<boolean> {
+  const t0 = clock.now();
+  let out;
+  try {
+    out = await session.exec(KMEMLEAK_SCAN, { timeoutMs });
+  } catch (err) {
+    await emit({ type: 'leakcheck', status: 'error', reason: `kmemleak scan: ${(err as Error).message}`, durationMs: clock.now() - t0 });
+    return false;
+  }
+  if (out.timedOut || out.exitCode !== 0) {
+    await emit({ type: 'command', result: out });
+    // kmemleak turns itself off after an internal error (e.g. its object pool ran out): say so, do not pretend it is clean.
+    const why = out.timedOut ? `no answer within ${Math.round(timeoutMs / 1000)} s` : (out.stderr.trim().split('\n').at(-1) ?? `exit ${out.exitCode}`);
+    await emit({ type: 'leakcheck', status: 'fail', reason: `kmemleak could not scan (${why}): kmemleak may have disabled itself, see dmesg`, durationMs: clock.now() - t0 });
+    return false;
+  }
+  const findings = kmemleakFindings(out.stdout);
+  const objects = (out.stdout.match(/^unreferenced object\b/gm) ?? []).length;
+  for (const finding of findings) await emit({ type: 'finding', finding });
+  const point = await emit({
+    type: 'leakcheck',
+    status: findings.length ? 'fail' : 'pass',
+    reason: findings.length ? `kernel reported ${findings[0]!.title}${findings.length > 1 ? ` (+${findings.length - 1} more distinct leak(s))` : ''}` : undefined,
+    durationMs: clock.now() - t0,
+    details: { unreferencedObjects: objects, ...(objects ? { report: out.stdout.split('\n').slice(0, 200) } : {}) },
+  });
+  return (point?.status ?? (findings.length ? 'fail' : 'pass')) === 'pass';
+}

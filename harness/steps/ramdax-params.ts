@@ -1,0 +1,124 @@
+/** The `ramdax` step's parameters (its actions bind, unbind, cycle): the schemas and their types. */
+import { z } from 'zod';
+import { Duration, Size } from '../model/values.js';
+import { DeviceRef, GuestPath } from './device.js';
+import { DEFAULT_CACHES, FIGURES, type Figure } from './mem-sample.js';
+
+const Count = z.number().int().min(0).max(512);
+
+const Counts = z
+  .object({
+    dimms: Count.optional(),
+    regions: Count.optional(),
+    /** Enabled namespaces after the bind (default: those the last unbind took away, by uuid; unchecked when there was none). */
+    namespaces: Count.optional(),
+  })
+  .strict();
+
+const Bind = z
+  .object({
+    action: z.literal('bind'),
+    /** Which driver binds the e820_pmem device: ramdax (labels) or nd_e820 (the label-less control). */
+    driver: z.enum(['ramdax', 'nd_e820']).default('ramdax'),
+    expect: Counts.default({}),
+  })
+  .strict();
+
+/** A process that keeps a mapping open across the unbind: a devdax namespace, or a file on a mounted fsdax file system. */
+const Hold = z
+  .object({
+    /** A devdax namespace name or a /dev/daxX.Y path. */
+    device: DeviceRef.optional(),
+    /** A file (created when missing) on a mounted file system. */
+    file: GuestPath.optional(),
+    length: Size.default(2 * 1024 ** 2),
+    /** How long the unbind may take while the mapping is held before it counts as blocked. */
+    wait: Duration.default(20_000),
+  })
+  .strict()
+  .refine((h) => (h.device === undefined) !== (h.file === undefined), { message: 'hold one of device: or file:' });
+
+const Unbind = z
+  .object({
+    action: z.literal('unbind'),
+    hold: Hold.optional(),
+    expect: z
+      .object({
+        /** Mount points that stay in the mount table with their device gone (unbind under a mounted file system). */
+        orphanMounts: z.array(GuestPath).max(16).default([]),
+        /** With `hold`: whether the unbind completes while the mapping is held, or waits until it is released. */
+        unbind: z.enum(['completes', 'waits']).default('completes'),
+        /** With `hold`: what the holder sees when it touches its mapping after the unbind. */
+        holder: z.enum(['sigbus', 'intact']).optional(),
+      })
+      .strict()
+      .default({ orphanMounts: [], unbind: 'completes' }),
+  })
+  .strict();
+
+/**
+ * Leak limits: a slack for noise plus a rate per cycle, per figure. Measured
+ * on Debian 7.2.13 under TCG (docs/lifecycle.md): over 16–20 cycles the
+ * control (no unbind) and unbind/bind runs moved kmalloc by −66…+29 KiB,
+ * SUnreclaim by −81…+270 KiB (new kworkers for async probing, sockets),
+ * VmallocUsed by up to 49 KiB (their stacks), memory in use by ±5 MiB; the
+ * watched caches by at most 3 objects, Percpu not at all.
+ */
+export const LEAK_DEFAULTS = {
+  warmup: 3,
+  caches: DEFAULT_CACHES,
+  slack: { objects: 16, kmalloc: 128 * 1024, slab: 512 * 1024, percpu: 128 * 1024, vmalloc: 256 * 1024, used: 16 * 1024 ** 2 },
+  perCycle: { objects: 0.5, kmalloc: 1024, slab: 4096, percpu: 1024, vmalloc: 4096, used: 256 * 1024 },
+};
+
+const Limits = (d: Record<Figure, number>) =>
+  z
+    .object(Object.fromEntries(FIGURES.map((f) => [f, (f === 'objects' ? z.number().min(0) : Size).default(d[f])])) as Record<Figure, z.ZodDefault<z.ZodNumber>>)
+    .strict()
+    .default(d);
+
+export const CYCLE_VIA = ['unbind', 'rmmod', 'switch', 'none'] as const;
+
+const Cycle = z
+  .object({
+    action: z.literal('cycle'),
+    count: z.number().int().min(1).max(10_000),
+    /**
+     * unbind: through sysfs (unbind, bind); rmmod: `modprobe -r ramdax` while
+     * bound must be refused, then unbind, unload the modules, reload them and
+     * the device binds by itself (modular kernels; a SKIP when ramdax is built
+     * in); switch: ramdax → nd_e820 → ramdax, both views checked; none: the
+     * control — the same snapshots and memory samples without touching the
+     * driver, to see the harness's own noise.
+     */
+    via: z.enum(CYCLE_VIA).default('unbind'),
+    /** With via: rmmod, the modules to unload (in order; libnvdimm last) — all must be gone in between. */
+    modules: z.array(z.string().regex(/^[a-z0-9_]+$/)).min(1).max(16).default(['ramdax']),
+    /** A guest command run after every rebind; it must exit 0 (e.g. compare data written before). */
+    check: z.string().min(1).max(4096).optional(),
+    expect: Counts.default({}),
+    /** Slab and memory growth across the cycles (see docs/lifecycle.md for how the defaults were measured); `false` turns the check off. */
+    leaks: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            /** Cycles before the first sample (one-time allocations). */
+            warmup: z.number().int().min(0).max(100).default(LEAK_DEFAULTS.warmup),
+            caches: z.array(z.string().regex(/^[\w.-]+$/)).max(32).default(LEAK_DEFAULTS.caches),
+            /** Absolute growth allowed (noise): objects per watched cache, or bytes (kmalloc, slab, percpu, vmalloc, used). */
+            slack: Limits(LEAK_DEFAULTS.slack),
+            /** Growth allowed per cycle on top of the slack. */
+            perCycle: Limits(LEAK_DEFAULTS.perCycle),
+          })
+          .strict(),
+      ])
+      .default(LEAK_DEFAULTS),
+  })
+  .strict();
+
+export const Params = z.discriminatedUnion('action', [Bind, Unbind, Cycle]);
+export type RamdaxParams = z.output<typeof Params>;
+export type BindParams = z.output<typeof Bind>;
+export type UnbindParams = z.output<typeof Unbind>;
+export type CycleParams = z.output<typeof Cycle>;
