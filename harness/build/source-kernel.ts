@@ -17,7 +17,7 @@ import { resolveConfig, type Fragment } from './kconfig.js';
 import { runMake } from './make.js';
 import { formatDuration } from './make-log.js';
 import { patchedTree, readPatches } from './patches.js';
-import { detectToolchain, makeArgs } from './toolchain.js';
+import { detectToolchain, kernelImage, makeArgs } from './toolchain.js';
 
 /** A harness-built kernel: the common artifact plus how it was built. */
 export type SourceKernelArtifact = KernelArtifact & {
@@ -74,13 +74,15 @@ export async function ensureSourceKernel(
   };
 
   // Checked before anything is unpacked or configured: a fresh host lacks flex, bison, libelf-dev.
-  await ensureBuildTools(log);
+  const arch = s.arch ?? 'x86_64';
+  await ensureBuildTools(log, { arch });
   const src = await resolveSource(def, cacheDir, log, opts);
   const patches = await readPatches(s.patches.map((p) => resolve(yamlDir, p)));
   const fragments = await readFragments(def, yamlDir);
   const base = s.base === 'tinyconfig' || s.base === 'defconfig' ? s.base : resolve(yamlDir, s.base);
   const baseId = base === s.base ? base : `file:${sha256(await readFile(base).catch(() => { throw inputError(`${def.file}: base config ${base} cannot be read`); }))}`;
-  const tc = await detectToolchain(cacheDir, opts);
+  const tc = await detectToolchain(cacheDir, { ...opts, arch });
+  const image = kernelImage(tc.arch);
   const patchIds = patches.map((p) => ({ name: basename(p.path), content: p.content }));
 
   const requestPath = join(cacheDir, 'builds', 'requests', `${requestKey({ revision: src.revision, base: baseId, fragments, patches: patchIds, compiler: tc.compiler }).slice(0, 32)}.json`);
@@ -107,15 +109,15 @@ export async function ensureSourceKernel(
     return { artifact: known, cached: true };
   }
 
-  log.step(`kernel '${def.name}': make -j${tc.jobs} bzImage (CC=${tc.cc}, nice ${tc.nice}); log in ${join(objDir, 'build.log')}`);
-  const made = await runMake({ srcDir: buildSrc, objDir, tc, target: 'bzImage', logPath: join(objDir, 'build.log'), kernel: def.name }, log);
+  log.step(`kernel '${def.name}': make -j${tc.jobs} ${image.target} (${tc.arch ? `ARCH=${tc.arch} ` : ''}CC=${tc.cc}, nice ${tc.nice}); log in ${join(objDir, 'build.log')}`);
+  const made = await runMake({ srcDir: buildSrc, objDir, tc, target: image.target, logPath: join(objDir, 'build.log'), kernel: def.name }, log);
   log.info(`  built in ${formatDuration(made.wallMs)} (${made.objects} C files compiled)`);
   const release = (await host('make', makeArgs(buildSrc, objDir, tc, ['kernelrelease'], ['-s']), { env: tc.env })).stdout.trim();
 
   const work = `${dir}.partial`;
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
-  await copyFile(join(objDir, 'arch/x86/boot/bzImage'), join(work, 'vmlinuz'));
+  await copyFile(join(objDir, image.path), join(work, 'vmlinuz'));
   await copyFile(join(objDir, '.config'), join(work, 'config'));
   await copyFile(join(objDir, 'build.log'), join(work, 'build.log'));
   await builtinModulesDisk(objDir, release, work);
@@ -131,6 +133,7 @@ export async function ensureSourceKernel(
     sha256: { vmlinuz: await sha256File(join(work, 'vmlinuz')), config: sha256(config) },
     ramdax: ramdaxFromConfig(config),
     kind: 'source',
+    ...(tc.arch ? { arch: tc.arch } : {}),
     // Everything is built in (the modules disk only lists what is): what the kernel offers is read from its .config.
     capabilities: capabilitiesFromConfig(config, false),
     createdAt: new Date().toISOString(),

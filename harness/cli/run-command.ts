@@ -24,12 +24,15 @@ interface RunFlags {
   jobs: number;
   results: string;
   qemu: string;
+  qemuArm64: string;
   sshPort?: number;
   repeat?: number;
   /** Only `run` has --baseline (repeatable); `repro` has none. */
   baseline?: string[];
   kernel: string[];
   verify?: boolean;
+  /** Only `run` has --arch; `repro` runs the bundle's case. */
+  arch?: string[];
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -46,7 +49,8 @@ function runOptions(cmd: Command): Command {
     .addOption(cacheOption())
     .option('-j, --jobs <n>', 'VMs to run at once', positiveInt('--jobs'), 1)
     .option('--results <dir>', 'where run folders are written', defaultResultsDir())
-    .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
+    .option('--qemu <binary>', 'QEMU system emulator for x86_64 guests', 'qemu-system-x86_64')
+    .option('--qemu-arm64 <binary>', 'QEMU system emulator for arm64 guests (machine: { arch: arm64 })', 'qemu-system-aarch64')
     .option('--kernel <name>', 'run on this kernel instead of the scenario\'s (repeat for a kernel axis: ids get [kernel=NAME])', collect, [] as string[])
     .option('--verify', 'hash every cached kernel and image file in full before booting (by default only files whose size or mtime changed since they were verified)', false)
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
@@ -63,7 +67,7 @@ async function checkFetched(cacheDir: string, kernels: string[]): Promise<void> 
 }
 
 async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
-  const loaded = await loadCases(paths, filters, o.kernel);
+  const loaded = await loadCases(paths, filters, o.kernel, { arches: o.arch });
   await checkFetched(o.cache, o.kernel);
   const cases = o.repeat ? withRepeats(loaded, o.repeat) : loaded;
   // Cached kernels and images are checked before they boot; a corrupted one is fetched or built again.
@@ -78,6 +82,7 @@ async function runPaths(paths: string[], filters: string[], o: RunFlags): Promis
     keys: keyPaths(o.cache),
     jobs: o.jobs,
     qemuBinary: o.qemu,
+    qemuBinaries: { arm64: o.qemuArm64 },
     log: stderrLogger(),
     version: harnessVersion(),
     firstSshPort: o.sshPort,
@@ -118,6 +123,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
       .description('boot one VM per case, run its steps over SSH, stream TAP to stdout; results, console and dmesg go to results/<run-id>/')
       .argument('[paths...]', 'scenario files or folders', ['scenarios'])
       .option('--filter <glob...>', 'run only cases whose id matches a glob', [])
+      .option('--arch <arch>', 'run only cases of this guest architecture (x86_64, arm64; repeatable)', collect, [] as string[])
       .option('--repeat <n>', 'samples per fio/bench step (overrides the scenario and step repeats:)', positiveInt('--repeat', 100))
       .option('--baseline <run-dir>', 'after the run, compare its metrics with this run folder (compare.tap in the run folder); a regression exits 1. Repeat it with runs of separate boots: the boot-to-boot noise is then measured, not assumed', collect, [] as string[]),
   ).action(async (paths: string[], o: RunFlags & { filter: string[] }) => setExit(await runPaths(paths, o.filter, o)));

@@ -14,6 +14,7 @@ import { formatCommand, mergeFindings, readDmesg, responsive, unlessGone } from 
 import { kexecLoadScript, powerCycle, type Machine, type MachineEnv } from './machine.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
+import { planDtb } from '../vm/dtb-plan.js';
 
 export type Emit = (p: Omit<PointResult, 'id'>) => Promise<void>;
 
@@ -72,7 +73,18 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
   };
   const k = m.inputs.kernel;
   const caps = capabilitiesOf(k);
-  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax } };
+  const arm64 = s.machine.arch === 'arm64';
+  const ctxBase = {
+    guest,
+    reboot,
+    env: s.env,
+    repeats: s.repeats,
+    namespaces: new Map(),
+    carveOuts: s.carveOuts,
+    arch: s.machine.arch,
+    ...(arm64 ? { pmemNodes: planDtb(s.memmap, s.machine.memory).plan.nodes } : {}),
+    kernel: { release: k.release, ramdax: k.ramdax },
+  };
   if (m.taint === undefined) {
     const initial = await readDmesg(m.session);
     m.dmesgSeen = initial?.lines.length ?? 0;

@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { infraError } from '../common/errors.js';
 import { host } from '../common/exec.js';
 import type { Logger } from '../common/log.js';
+import { hostArch, type Arch } from '../common/arch.js';
 
 /** Debian packages the host needs; binaries checked first so a non-Debian host with them still works. */
 export const HOST_PACKAGES = [
@@ -22,6 +23,17 @@ export const HOST_PACKAGES = [
   // Renders report.html headless in the tests (screenshot and DOM checks).
   'chromium',
 ] as const;
+
+/**
+ * What guests of another architecture need on top (installed only when a
+ * kernel or image of that architecture is set up): arm64 — QEMU's arm
+ * emulators (virt machine), dtc (the guest's device tree), qemu-user with
+ * binfmt registration and arch-test (mmdebstrap's foreign bootstrap).
+ */
+export const ARCH_HOST_PACKAGES: Record<Arch, readonly string[]> = {
+  x86_64: [],
+  arm64: ['qemu-system-arm', 'device-tree-compiler', 'qemu-user-static', 'binfmt-support', 'arch-test'],
+};
 
 /**
  * What a kernel build from source needs beyond the host packages (a fresh
@@ -64,10 +76,17 @@ async function hasHeader(header: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
+/** What cross-building a kernel of another architecture adds (on an x86_64 host). */
+export const CROSS_BUILD_PACKAGES: Record<Arch, readonly { pkg: string; probe: { bin: string } }[]> = {
+  x86_64: [],
+  arm64: [{ pkg: 'gcc-aarch64-linux-gnu', probe: { bin: 'aarch64-linux-gnu-gcc' } }],
+};
+
 /** The build packages whose probe fails, in the list's order. */
-export async function missingBuildPackages(): Promise<string[]> {
+export async function missingBuildPackages(arch: Arch = 'x86_64'): Promise<string[]> {
   const missing: string[] = [];
-  for (const { pkg, probe } of BUILD_PACKAGES) {
+  const cross = arch === (hostArch() ?? 'x86_64') ? [] : CROSS_BUILD_PACKAGES[arch];
+  for (const { pkg, probe } of [...BUILD_PACKAGES, ...cross]) {
     const ok = 'bin' in probe ? await onPath(probe.bin) : await hasHeader(probe.header);
     if (!ok) missing.push(pkg);
   }
@@ -86,11 +105,12 @@ async function canApt(): Promise<boolean> {
   return process.getuid?.() === 0 && (await onPath('apt-get'));
 }
 
-export async function ensureHostPackages(log: Logger): Promise<{ installed: string[] }> {
+export async function ensureHostPackages(log: Logger, arches: readonly Arch[] = ['x86_64']): Promise<{ installed: string[] }> {
+  const wanted = [...HOST_PACKAGES, ...new Set(arches.flatMap((a) => ARCH_HOST_PACKAGES[a]))];
   const missing: string[] = [];
-  for (const pkg of HOST_PACKAGES) if (!(await installed(pkg))) missing.push(pkg);
+  for (const pkg of wanted) if (!(await installed(pkg))) missing.push(pkg);
   if (missing.length === 0) {
-    log.info(`host packages: all ${HOST_PACKAGES.length} present`);
+    log.info(`host packages: all ${wanted.length} present`);
     return { installed: [] };
   }
   log.step(`host packages: installing ${missing.join(' ')} with apt-get`);
@@ -103,8 +123,8 @@ export async function ensureHostPackages(log: Logger): Promise<{ installed: stri
  * with apt (root) or fail at once (exit 3) naming every missing package,
  * before any tree is unpacked or configured.
  */
-export async function ensureBuildTools(log: Logger, opts: { install?: boolean } = {}): Promise<{ installed: string[] }> {
-  const missing = await missingBuildPackages();
+export async function ensureBuildTools(log: Logger, opts: { install?: boolean; arch?: Arch } = {}): Promise<{ installed: string[] }> {
+  const missing = await missingBuildPackages(opts.arch);
   if (missing.length === 0) return { installed: [] };
   if (opts.install === false || !(await canApt())) {
     throw infraError(
@@ -115,7 +135,7 @@ export async function ensureBuildTools(log: Logger, opts: { install?: boolean } 
   }
   log.step(`kernel build tools: installing ${missing.join(' ')} with apt-get`);
   await aptInstall(log, missing);
-  const still = await missingBuildPackages();
+  const still = await missingBuildPackages(opts.arch);
   if (still.length) throw infraError(`kernel build tools still missing after apt-get install: ${still.join(', ')}`);
   return { installed: missing };
 }

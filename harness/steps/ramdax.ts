@@ -3,24 +3,31 @@ import { command } from '../common/shell-quote.js';
 import { runBody, StepSkip } from './recorder.js';
 import { asArray, type NdBus } from './ndctl.js';
 import type { StepKind } from './types.js';
+import { bindDeviceTree } from './ramdax-of.js';
 
 const Params = z
   .object({
-    /** Which driver binds the e820_pmem device: ramdax (labels) or nd_e820 (the label-less control). */
-    driver: z.enum(['ramdax', 'nd_e820']).default('ramdax'),
+    /**
+     * Which driver binds the carve-outs: ramdax (labels), or the label-less
+     * control of the platform — nd_e820 for the x86 e820_pmem device, of_pmem
+     * for arm64's pmem-region device-tree nodes.
+     */
+    driver: z.enum(['ramdax', 'nd_e820', 'of_pmem']).default('ramdax'),
     expect: z
       .object({
         dimms: z.number().int().min(0).max(512).optional(),
         regions: z.number().int().min(0).max(512).optional(),
+        /** fail: the probe is expected to fail (device-tree path): the device stays unbound, no bus is left behind. */
+        bind: z.enum(['ok', 'fail']).default('ok'),
       })
       .strict()
-      .default({}),
+      .default({ bind: 'ok' }),
   })
   .strict();
 type Params = z.output<typeof Params>;
 
 const DEV = '/sys/bus/platform/devices/e820_pmem';
-const PROVIDER: Record<Params['driver'], string> = { ramdax: 'ramdax', nd_e820: 'e820' };
+const PROVIDER: Record<Params['driver'], string> = { ramdax: 'ramdax', nd_e820: 'e820', of_pmem: 'of_pmem' };
 
 /**
  * Bind the e820_pmem platform device to the chosen driver (driver_override,
@@ -30,13 +37,19 @@ export const ramdaxStep: StepKind<Params> = {
   kind: 'ramdax',
   summary: 'bind the legacy-PMEM device to ramdax (or nd_e820) and check bus, DIMMs and regions',
   schema: Params as z.ZodType<Params, unknown>,
-  title: (p) => `bind e820_pmem to ${p.driver}`,
+  title: (p) => `bind e820_pmem to ${p.driver}${p.expect.bind === 'fail' ? ' (probe expected to fail)' : ''}`,
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
-      const driver = p.driver === 'nd_e820' ? 'nd_e820' : 'ramdax';
-      if (driver === 'ramdax' && ctx.kernel.ramdax === 'absent') {
+      if (p.driver === 'ramdax' && ctx.kernel.ramdax === 'absent') {
         throw new StepSkip(`kernel ${ctx.kernel.release} has no ramdax driver (CONFIG_RAMDAX not set)`);
       }
+      // Device-tree machines: pmem-region nodes instead of e820_pmem (ramdax-of.ts).
+      if (ctx.arch === 'arm64') {
+        r.check(p.driver !== 'nd_e820', 'nd_e820 is the x86 control; on arm64 the label-less control is of_pmem');
+        return bindDeviceTree(r, ctx, { driver: p.driver as 'ramdax' | 'of_pmem', expect: p.expect });
+      }
+      r.check(p.driver !== 'of_pmem' && p.expect.bind === 'ok', 'of_pmem and expect.bind: fail are for device-tree machines (machine: { arch: arm64 })');
+      const driver = p.driver === 'nd_e820' ? 'nd_e820' : 'ramdax';
       const present = await r.sh(`test -e ${DEV}`, { allowFail: true });
       r.check(present.exitCode === 0, `no ${DEV}: the kernel made no legacy PMEM range (is there a memmap=SIZE!START on the command line, inside guest RAM?)`);
       // Built in, the e820 driver is called e820_pmem; as a module, nd_e820.

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { CarveOut } from '../scenario/memmap.js';
 import type { Metric } from '../results/model.js';
 import type { DriverAvailability } from '../setup/artifacts.js';
+import type { Arch } from '../common/arch.js';
 
 /** What one guest command did. */
 export interface CommandResult {
@@ -41,6 +42,10 @@ export interface StepContext {
   guest: Guest;
   namespaces: Map<string, NamespaceInfo>;
   carveOuts: CarveOut[];
+  /** Guest architecture (default x86_64). */
+  arch?: Arch;
+  /** arm64: the pmem-region nodes of the guest's device tree (one per memmap entry, one reg entry per range). */
+  pmemNodes?: { name: string; reg: CarveOut[] }[];
   kernel: { release: string; ramdax: DriverAvailability };
   timeoutMs: number;
   /** Matrix axis values, exported to guest commands of `run` steps. */
