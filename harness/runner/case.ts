@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describeError, HarnessError } from '../common/errors.js';
 import type { CaseResult, PointResult, Status } from '../results/model.js';
@@ -97,6 +97,7 @@ export async function runBootGroup(
       try {
         const inputs = await prepareBoot(s, env);
         describeBoot(result, inputs, s.machine);
+        await keepDtb(result, inputs, dir, env.store.dir);
         m = await startMachine(s, inputs, { bootId: c.id, name: `ramdax-harness:${env.store.run.runId}:${c.id}`, consoleFile: join(dir, 'console.log'), env, teardown, progress });
         Object.assign(result, { boot: progress.boot, qemuArgv: progress.argv, sshPort: progress.port, bootId: c.id });
         const fb = progress.failedBoots;
@@ -130,6 +131,7 @@ export async function runBootGroup(
       }
     } else {
       describeBoot(result, m.inputs, s.machine);
+      await keepDtb(result, m.inputs, dir, env.store.dir);
       Object.assign(result, { qemuArgv: m.progress.argv, sshPort: m.port, bootId: m.bootId });
       result.files.console = relative(env.store.dir, join(env.store.caseDir(m.bootId), 'console.log'));
       await emit({ name: `boot (shared with ${m.bootId})`, kind: 'boot', status: 'pass', durationMs: 0, details: { sharedBoot: m.bootId } });
@@ -176,6 +178,17 @@ function newResult(c: Case, runDir: string, dir: string): CaseResult {
     points: [],
     files: { console: rel(join(dir, 'console.log')), dmesg: rel(join(dir, 'dmesg.txt')), commands: rel(join(dir, 'commands.log')) },
   };
+}
+
+/** arm64: the case folder keeps the device tree it booted (guest.dtb, and guest.dts to read). */
+async function keepDtb(result: CaseResult, inputs: Machine['inputs'], dir: string, runDir: string): Promise<void> {
+  const d = inputs.dtb;
+  if (!d) return;
+  result.dtb = { sha256: d.sha256, path: d.path, dts: d.dts, edits: d.edits };
+  await copyFile(d.path, join(dir, 'guest.dtb'));
+  await copyFile(d.dts, join(dir, 'guest.dts'));
+  result.files.dtb = relative(runDir, join(dir, 'guest.dtb'));
+  result.files.dts = relative(runDir, join(dir, 'guest.dts'));
 }
 
 function describeBoot(result: CaseResult, inputs: Machine['inputs'], machine: Scenario['machine']): void {

@@ -17,6 +17,8 @@ import { killAllVmsSync } from '../vm/qemu.js';
 import { startVmLifecycle } from '../vm/lifecycle.js';
 import type { ChangedLines } from '../coverage/patch-lines.js';
 import { finishCoverage } from '../coverage/run-end.js';
+import type { Arch } from '../common/arch.js';
+import { qemuFor } from './machine.js';
 
 export interface RunOptions {
   cases: Case[];
@@ -25,6 +27,8 @@ export interface RunOptions {
   keys: KeyPaths;
   jobs: number;
   qemuBinary: string;
+  /** Emulators for other guest architectures (default qemu-system-aarch64 for arm64). */
+  qemuBinaries?: Partial<Record<Arch, string>>;
   log: Logger;
   /** Extra reporters besides TAP on stdout and in the run folder. */
   reporters?: Reporter[];
@@ -44,7 +48,12 @@ export function newRunId(now = new Date()): string {
 /** Run cases, stream TAP, keep results on disk as they finish; returns the exit status. */
 export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue; run: RunResult }> {
   await startVmLifecycle(o.cacheDir, o.log);
-  const qemu = await execa(o.qemuBinary, ['--version'], { reject: false }).then((r) => String(r.stdout).split('\n')[0]);
+  // The emulator of each architecture the run boots (one version line; they are one package on Debian).
+  const arches = o.cases.length ? [...new Set(o.cases.map((c) => c.scenario.machine.arch))] : (['x86_64'] as Arch[]);
+  const versions = await Promise.all(
+    arches.map((a) => execa(qemuFor(o, a), ['--version'], { reject: false }).then((r) => (r.exitCode === 0 ? String(r.stdout).split('\n')[0] : `${qemuFor(o, a)}: not runnable`))),
+  );
+  const qemu = [...new Set(versions)].join('; ');
   const store = await ResultStore.create(o.resultsRoot, {
     runId: newRunId(),
     startedAt: new Date().toISOString(),
@@ -83,7 +92,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   process.on('exit', killAllVmsSync);
 
   await reporter.onRunBegin(store.run, planned);
-  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols, coverage: !!o.coverage };
+  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, qemuBinaries: o.qemuBinaries, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols, coverage: !!o.coverage };
   const limit = pLimit(Math.max(1, o.jobs));
   const index = new Map(o.cases.map((c, i) => [c, planned[i]!]));
   const done = async (c: Case, result: CaseResult) => {

@@ -15,6 +15,7 @@ import { kexecLoadScript, powerCycle, type Machine, type MachineEnv } from './ma
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
 import { collectCoverage } from '../coverage/collect.js';
+import { planDtb } from '../vm/dtb-plan.js';
 
 export type Emit = (p: Omit<PointResult, 'id'>) => Promise<void>;
 
@@ -75,7 +76,20 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
   };
   const k = m.inputs.kernel;
   const caps = capabilitiesOf(k);
-  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), memo: new Map<string, unknown>(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax }, integrity: {} };
+  const arm64 = s.machine.arch === 'arm64';
+  const ctxBase = {
+    guest,
+    reboot,
+    env: s.env,
+    repeats: s.repeats,
+    namespaces: new Map(),
+    memo: new Map<string, unknown>(),
+    carveOuts: s.carveOuts,
+    arch: s.machine.arch,
+    ...(arm64 ? { pmemNodes: planDtb(s.memmap, s.machine.memory).plan.nodes } : {}),
+    kernel: { release: k.release, ramdax: k.ramdax },
+    integrity: {},
+  };
   if (m.taint === undefined) {
     const initial = await readDmesg(m.session);
     m.dmesgSeen = initial?.lines.length ?? 0;

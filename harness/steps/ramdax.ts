@@ -4,7 +4,8 @@ import { DeviceRef, GuestPath } from './device.js';
 import { DEFAULT_CACHES, FIGURES, type Figure } from './mem-sample.js';
 import { bindAction, unbindAction } from './ramdax-bind.js';
 import { cycleAction } from './ramdax-cycle.js';
-import { runBody } from './recorder.js';
+import { bindDeviceTree } from './ramdax-of.js';
+import { runBody, StepSkip } from './recorder.js';
 import type { StepKind } from './types.js';
 
 const Count = z.number().int().min(0).max(512);
@@ -21,9 +22,16 @@ const Counts = z
 const Bind = z
   .object({
     action: z.literal('bind'),
-    /** Which driver binds the e820_pmem device: ramdax (labels) or nd_e820 (the label-less control). */
-    driver: z.enum(['ramdax', 'nd_e820']).default('ramdax'),
-    expect: Counts.default({}),
+    /**
+     * Which driver binds the carve-outs: ramdax (labels), or the label-less
+     * control of the platform — nd_e820 for the x86 e820_pmem device, of_pmem
+     * for arm64's pmem-region device-tree nodes.
+     */
+    driver: z.enum(['ramdax', 'nd_e820', 'of_pmem']).default('ramdax'),
+    expect: Counts.extend({
+      /** fail: the probe is expected to fail (device-tree path): the device stays unbound, no bus is left behind. */
+      bind: z.enum(['ok', 'fail']).default('ok'),
+    }).default({ bind: 'ok' }),
   })
   .strict();
 
@@ -122,7 +130,8 @@ const Cycle = z
 
 const Params = z.discriminatedUnion('action', [Bind, Unbind, Cycle]);
 export type RamdaxParams = z.output<typeof Params>;
-export type BindParams = z.output<typeof Bind>;
+/** The x86 bind (e820_pmem): of_pmem is the device-tree control, handled by ramdax-of.ts. */
+export type BindParams = Omit<z.output<typeof Bind>, 'driver'> & { driver: 'ramdax' | 'nd_e820' };
 export type UnbindParams = z.output<typeof Unbind>;
 export type CycleParams = z.output<typeof Cycle>;
 
@@ -140,7 +149,7 @@ export const ramdaxStep: StepKind<RamdaxParams> = {
   summary: 'bind e820_pmem to ramdax (or nd_e820), unbind it, or cycle it N times, with "nothing left behind" and exact-count checks built in',
   schema: z.preprocess((v) => (v && typeof v === 'object' && !('action' in v) ? { ...v, action: 'bind' } : v), Params) as z.ZodType<RamdaxParams, unknown>,
   title: (p) => {
-    if (p.action === 'bind') return `bind e820_pmem to ${p.driver}`;
+    if (p.action === 'bind') return `bind ${p.driver === 'of_pmem' ? 'pmem-region' : 'e820_pmem'} to ${p.driver}${p.expect.bind === 'fail' ? ' (probe expected to fail)' : ''}`;
     if (p.action === 'unbind') return `unbind e820_pmem${p.hold ? ` holding a mapping of ${p.hold.device ?? p.hold.file}` : ''}${p.expect.orphanMounts.length ? ` (mounted: ${p.expect.orphanMounts.join(', ')})` : ''}`;
     const what = { rmmod: `rmmod/modprobe (${p.modules.join(' ')})`, switch: 'ramdax → nd_e820 → ramdax', unbind: 'unbind/bind', none: 'control (no unbind)' }[p.via];
     return `${p.count} ${what} cycle${p.count === 1 ? '' : 's'}`;
@@ -148,7 +157,17 @@ export const ramdaxStep: StepKind<RamdaxParams> = {
   uses: (p) => (p.action === 'unbind' && p.hold?.device && !p.hold.device.startsWith('/') ? [{ name: p.hold.device, param: 'hold' }] : []),
   run: (ctx, p) =>
     runBody(ctx, async (r) => {
-      if (p.action === 'bind') return bindAction(ctx, r, p);
+      // Device-tree machines: pmem-region nodes instead of e820_pmem (ramdax-of.ts).
+      if (ctx.arch === 'arm64') {
+        if (p.action !== 'bind') throw new StepSkip(`ramdax ${p.action} is not implemented for device-tree machines yet (docs/arm64.md): only bind`);
+        if (p.driver === 'ramdax' && ctx.kernel.ramdax === 'absent') throw new StepSkip(`kernel ${ctx.kernel.release} has no ramdax driver (CONFIG_RAMDAX not set)`);
+        r.check(p.driver !== 'nd_e820', 'nd_e820 is the x86 control; on arm64 the label-less control is of_pmem');
+        return bindDeviceTree(r, ctx, { driver: p.driver as 'ramdax' | 'of_pmem', expect: p.expect });
+      }
+      if (p.action === 'bind') {
+        r.check(p.driver !== 'of_pmem' && p.expect.bind === 'ok', 'of_pmem and expect.bind: fail are for device-tree machines (machine: { arch: arm64 })');
+        return bindAction(ctx, r, { ...p, driver: p.driver as BindParams['driver'] });
+      }
       if (p.action === 'unbind') return unbindAction(ctx, r, p);
       return cycleAction(ctx, r, p);
     }),
