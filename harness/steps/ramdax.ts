@@ -149,7 +149,7 @@ export const ramdaxStep: StepKind<RamdaxParams> = {
   summary: 'bind e820_pmem to ramdax (or nd_e820), unbind it, or cycle it N times, with "nothing left behind" and exact-count checks built in',
   schema: z.preprocess((v) => (v && typeof v === 'object' && !('action' in v) ? { ...v, action: 'bind' } : v), Params) as z.ZodType<RamdaxParams, unknown>,
   title: (p) => {
-    if (p.action === 'bind') return `bind ${p.driver === 'of_pmem' ? 'pmem-region' : 'e820_pmem'} to ${p.driver}${p.expect.bind === 'fail' ? ' (probe expected to fail)' : ''}`;
+    if (p.action === 'bind') return `bind e820_pmem to ${p.driver}${p.expect.bind === 'fail' ? ' (probe expected to fail)' : ''}`;
     if (p.action === 'unbind') return `unbind e820_pmem${p.hold ? ` holding a mapping of ${p.hold.device ?? p.hold.file}` : ''}${p.expect.orphanMounts.length ? ` (mounted: ${p.expect.orphanMounts.join(', ')})` : ''}`;
     const what = { rmmod: `rmmod/modprobe (${p.modules.join(' ')})`, switch: 'ramdax → nd_e820 → ramdax', unbind: 'unbind/bind', none: 'control (no unbind)' }[p.via];
     return `${p.count} ${what} cycle${p.count === 1 ? '' : 's'}`;

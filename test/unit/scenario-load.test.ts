@@ -90,7 +90,7 @@ t.test('missing steps and empty steps', async (t) => {
 });
 
 t.test('unknown step kind: position of the key', async (t) => {
-  expectOne(t, 'name: x\nsteps:\n  - run: uname -a\n  - frobnicate: {}\n', 4, 5, /^unknown step kind 'frobnicate' \(known: ramdax, namespace, mkfs, mount, umount, dax-active, dax-faults, devdax-io, run, reboot, fio, bench, race\)$/);
+  expectOne(t, 'name: x\nsteps:\n  - run: uname -a\n  - frobnicate: {}\n', 4, 5, /^unknown step kind 'frobnicate' \(known: ramdax, namespace, mkfs, mount, umount, dax-active, dax-faults, devdax-io, run, reboot, fio, bench, fill, verify, race, fault-bind\)$/);
   expectOne(t, 'name: x\nsteps:\n  - name: a step\n    frobnicate: {}\n', 4, 5, /^unknown step kind 'frobnicate'/);
 });
 
