@@ -35,6 +35,7 @@ export interface RunFlags {
   jobs: number;
   results: string;
   qemu: string;
+  qemuArm64: string;
   sshPort?: number;
   repeat?: number;
   /** Only `run` has --baseline (repeatable); `repro` has none. */
@@ -48,6 +49,8 @@ export interface RunFlags {
   coverage?: boolean;
   /** With --coverage and a git tree --kernel: patch coverage of this revision range (A..B) too. */
   coverageRange?: string;
+  /** Only `run` has --arch; `repro` runs the bundle's case. */
+  arch?: string[];
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -64,7 +67,8 @@ export function runOptions(cmd: Command): Command {
     .addOption(cacheOption())
     .option('-j, --jobs <n>', 'VMs to run at once', positiveInt('--jobs'), 1)
     .option('--results <dir>', 'where run folders are written', defaultResultsDir())
-    .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
+    .option('--qemu <binary>', 'QEMU system emulator for x86_64 guests', 'qemu-system-x86_64')
+    .option('--qemu-arm64 <binary>', 'QEMU system emulator for arm64 guests (machine: { arch: arm64 })', 'qemu-system-aarch64')
     .option('--kernel <name|path>', 'run on this kernel instead of the scenario\'s: a kernels/*.yaml name, the path of a bzImage, or the path of a kernel source tree (built out of tree in the cache with the ramdax fragment); repeat for a kernel axis (ids get [kernel=NAME])', collect, [] as string[])
     .option('--patch <file>', 'apply this patch (git format-patch file, or an mbox of several as b4 am writes) on top of the --kernel source kernel or tree; repeatable, applied in order', collect, [] as string[])
     .option('--modules <dir>', 'with --kernel PATH-to-a-bzImage: its modules (make modules_install INSTALL_MOD_PATH=DIR)')
@@ -89,7 +93,7 @@ async function checkFetched(cacheDir: string, kernels: string[]): Promise<void> 
 export async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
   const kernels = await resolveKernelArgs(await loadCatalog(), { kernel: o.kernel, patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache, coverage: o.coverage });
   // Bad scenarios are found before a kernel is built.
-  const loaded = await loadCases(paths, filters, kernels.names, { catalog: kernels.catalog });
+  const loaded = await loadCases(paths, filters, kernels.names, { catalog: kernels.catalog, arches: o.arch });
   const coverage = o.coverage ? await coverageRequest(o, kernels, loaded) : undefined;
   const adhoc = new Set(kernels.adhoc.map((k) => k.name));
   await ensureAdhocKernels(kernels.adhoc, o.cache, stderrLogger(), { qemu: o.qemu });
@@ -109,6 +113,7 @@ export async function runPaths(paths: string[], filters: string[], o: RunFlags):
     keys: keyPaths(o.cache),
     jobs: o.jobs,
     qemuBinary: o.qemu,
+    qemuBinaries: { arm64: o.qemuArm64 },
     log: stderrLogger(),
     version: harnessVersion(),
     firstSshPort: o.sshPort,
@@ -200,6 +205,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
       .argument('[paths...]', 'scenario files or folders (default: scenarios/)')
       .option('--quick', 'run the quick suite, scenarios/quick/: every ramdax code path of the default run with shared boots, in minutes (for patch validation)', false)
       .option('--filter <glob...>', 'run only cases whose id matches a glob', [])
+      .option('--arch <arch>', 'run only cases of this guest architecture (x86_64, arm64; repeatable)', collect, [] as string[])
       .option('--repeat <n>', 'samples per fio/bench step (overrides the scenario and step repeats:)', positiveInt('--repeat', 100))
       .option('--baseline <run-dir>', 'after the run, compare its metrics with this run folder (compare.tap in the run folder); a regression exits 1. Repeat it with runs of separate boots: the boot-to-boot noise is then measured, not assumed', collect, [] as string[]),
   ).action(async (paths: string[], o: RunFlags & { filter: string[]; quick: boolean }) => {

@@ -72,3 +72,6 @@ export function parseDuration(text: string | number): number | undefined {
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
+
+/** A number as 0x… (addresses in messages, device-tree reg values). */
+export const hex = (n: number) => `0x${n.toString(16)}`;

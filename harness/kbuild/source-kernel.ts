@@ -22,7 +22,7 @@ import { runMake } from './make.js';
 import { formatDuration } from './make-log.js';
 import { patchLabel, patchRecord, readPatchSeries, type PatchRecord, type SeriesPatch } from './patch-series.js';
 import { affectsConfig } from './sync-plan.js';
-import { detectToolchain, makeArgs } from './toolchain.js';
+import { detectToolchain, kernelImage, makeArgs } from './toolchain.js';
 import { objDirOf, syncWorkTree, touchUsed, workTree, type SourceTree } from './work-tree.js';
 
 /** A harness-built kernel: the common artifact plus how it was built. */
@@ -112,10 +112,12 @@ export async function ensureSourceKernel(
   const fragmentNames = fragments.map((f) => f.name);
   const base = s.base === 'tinyconfig' || s.base === 'defconfig' ? s.base : resolve(yamlDir, s.base);
   const baseId = base === s.base ? base : `file:${sha256(await readFile(base).catch(() => { throw inputError(`${def.file}: base config ${base} cannot be read`); }))}`;
-  // A fresh host lacks flex, bison, libelf-dev: installed (root) or named (exit 3) here.
-  await ensureBuildTools(log);
+  // A fresh host lacks flex, bison, libelf-dev (and a cross compiler for arm64): installed (root) or named (exit 3) here.
+  const arch = s.arch ?? 'x86_64';
+  await ensureBuildTools(log, { arch });
   const src = await resolveSource(def, cacheDir, log, opts);
-  const tc = await detectToolchain(cacheDir, opts);
+  const tc = await detectToolchain(cacheDir, { ...opts, arch });
+  const image = kernelImage(tc.arch);
   const many = new Map<string, number>();
   for (const p of patches) many.set(p.file, (many.get(p.file) ?? 0) + 1);
   const patchIds = patches.map((p) => ({ name: patchLabel(p, many.get(p.file)! > 1 && p.index > 1), content: p.content }));
@@ -131,7 +133,8 @@ export async function ensureSourceKernel(
   }
 
   const wt = workTree(cacheDir, src.key);
-  const objDir = objDirOf(wt, configName(s.base, baseId, fragmentNames));
+  // One object folder per configuration (and architecture: arm64 builds cross-compile into their own).
+  const objDir = objDirOf(wt, `${configName(s.base, baseId, fragmentNames)}${tc.arch ? `-${tc.arch}` : ''}`);
   const built = await withLock(wt.root, `kernel '${def.name}' build`, log, async () => {
     log.step(`kernel '${def.name}': syncing ${src.describe}${patches.length ? ` + ${patches.length} patch(es)` : ''} into ${wt.src}`);
     const sync = await syncWorkTree(wt, src.tree, patches, log);
@@ -161,8 +164,8 @@ export async function ensureSourceKernel(
 
     const statsLog = join(objDir, 'ccache-stats.log');
     await rm(statsLog, { force: true });
-    log.step(`kernel '${def.name}': make -j${tc.jobs} bzImage (CC=${tc.cc}, nice ${tc.nice}); log in ${join(objDir, 'build.log')}`);
-    const made = await runMake({ srcDir: wt.src, objDir, tc: { ...tc, env: { ...tc.env, CCACHE_STATSLOG: statsLog } }, target: 'bzImage', logPath: join(objDir, 'build.log'), kernel: def.name }, log);
+    log.step(`kernel '${def.name}': make -j${tc.jobs} ${image.target} (${tc.arch ? `ARCH=${tc.arch} ` : ""}CC=${tc.cc}, nice ${tc.nice}); log in ${join(objDir, 'build.log')}`);
+    const made = await runMake({ srcDir: wt.src, objDir, tc: { ...tc, env: { ...tc.env, CCACHE_STATSLOG: statsLog } }, target: image.target, logPath: join(objDir, 'build.log'), kernel: def.name }, log);
     const ccache = (await exists(statsLog)) ? parseStatsLog(await readFile(statsLog, 'utf8')) : undefined;
     log.info(`  built in ${formatDuration(made.wallMs)} (${made.objects} C files compiled${describeStats(ccache) ? `; ${describeStats(ccache)}` : ''})`);
     const release = (await host('make', makeArgs(wt.src, objDir, tc, ['kernelrelease'], ['-s']), { env: tc.env })).stdout.trim();
@@ -170,7 +173,7 @@ export async function ensureSourceKernel(
     const work = `${dir}.partial`;
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
-    await copyFile(join(objDir, 'arch/x86/boot/bzImage'), join(work, 'vmlinuz'));
+    await copyFile(join(objDir, image.path), join(work, 'vmlinuz'));
     await copyFile(join(objDir, '.config'), join(work, 'config'));
     await copyFile(join(objDir, 'build.log'), join(work, 'build.log'));
     // The debug vmlinux (line tables) and System.map: kernel traces of this build get file:line (triage/symbolize.ts).
@@ -191,6 +194,7 @@ export async function ensureSourceKernel(
       sha256: { vmlinuz: await sha256File(join(work, 'vmlinuz')), config: sha256(config) },
       ramdax: ramdaxFromConfig(config),
       kind: 'source',
+      ...(tc.arch ? { arch: tc.arch } : {}),
       // Everything is built in (the modules disk only lists what is): what the kernel offers is read from its .config.
       capabilities: capabilitiesFromConfig(config, false),
       createdAt: new Date().toISOString(),

@@ -61,6 +61,8 @@ export type CaseEventBody =
       accel: NonNullable<CaseResult['accel']>;
       machine: NonNullable<CaseResult['machine']>;
       cmdline: string;
+      /** arm64: the device tree the guest boots with. */
+      dtb?: CaseResult['dtb'];
     }
   | { type: 'boot-started'; attempt: number; argv: string[]; sshPort?: number }
   | { type: 'milestone'; name: Milestone; ms: number }

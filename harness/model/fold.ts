@@ -47,7 +47,7 @@ export function foldEvent(state: CaseState | undefined, e: CaseEvent): CaseState
   const findings = () => (s.pending.findings.length ? s.pending.findings : undefined);
   switch (e.type) {
     case 'boot-prepared':
-      Object.assign(r, { kernel: e.kernel, image: e.image, accel: e.accel, machine: e.machine, cmdline: e.cmdline });
+      Object.assign(r, { kernel: e.kernel, image: e.image, accel: e.accel, machine: e.machine, cmdline: e.cmdline, ...(e.dtb ? { dtb: e.dtb } : {}) });
       return s;
     case 'boot-started':
       Object.assign(r, { boot: {}, qemuArgv: e.argv, sshPort: e.sshPort });

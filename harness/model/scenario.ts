@@ -6,6 +6,12 @@ export interface CarveOut {
   start: number;
 }
 
+/** One `memmap=` argument: one or more carve-outs. */
+export type MemmapArg = CarveOut[];
+
+/** Where QEMU's arm `virt` machine puts guest RAM: one block from 1 GiB up. */
+export const VIRT_RAM_BASE = 0x4000_0000;
+
 /** A step as parsed from a scenario file. */
 export interface Step {
   index: number;

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describeError, HarnessError } from '../common/errors.js';
 import type { CaseEventBody } from '../model/events.js';
@@ -16,7 +16,7 @@ import { MachineBootFailure, machineRecord, prepareBoot, startMachine, type Boot
 import { handOver, shutdownMachine } from './shutdown.js';
 import { hasKmemleak, kmemleakPoint } from './kmemleak.js';
 import { coverageLost } from './coverage.js';
-import { markRest, runSteps } from './steps.js';
+import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
 import { Expectations, judging } from './expect.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
@@ -91,6 +91,7 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
       try {
         const inputs = await prepareBoot(s, env);
         await emit(bootPrepared(inputs, s.machine));
+        await keepDtb(inputs, dir, env.store.dir, emit);
         m = await startMachine(s, inputs, { bootId: c.id, name, consoleFile, env, teardown, emit });
         const fb = m.failedBoots;
         await emit({
@@ -123,6 +124,7 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
       }
     } else {
       await emit(bootPrepared(m.inputs, s.machine));
+      await keepDtb(m.inputs, dir, env.store.dir, emit);
       await emit({ type: 'boot-shared', bootId: m.bootId, argv: m.argv, sshPort: m.port, console: rel(join(env.store.caseDir(m.bootId), 'console.log')) });
     }
 
@@ -162,7 +164,18 @@ function bootPrepared(inputs: BootInputs, machine: Scenario['machine']): CaseEve
     accel: inputs.accel,
     machine: machineRecord(machine),
     cmdline: inputs.cmdline,
+    ...(inputs.dtb ? { dtb: { sha256: inputs.dtb.sha256, path: inputs.dtb.path, dts: inputs.dtb.dts, edits: inputs.dtb.edits } } : {}),
   };
+}
+
+/** arm64: the case folder keeps the device tree it booted (guest.dtb, and guest.dts to read), as files of the case. */
+async function keepDtb(inputs: BootInputs, dir: string, runDir: string, emit: Emit): Promise<void> {
+  const d = inputs.dtb;
+  if (!d) return;
+  await copyFile(d.path, join(dir, 'guest.dtb'));
+  await copyFile(d.dts, join(dir, 'guest.dts'));
+  await emit({ type: 'file', name: 'dtb', path: relative(runDir, join(dir, 'guest.dtb')) });
+  await emit({ type: 'file', name: 'dts', path: relative(runDir, join(dir, 'guest.dts')) });
 }
 
 /**

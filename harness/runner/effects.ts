@@ -1,3 +1,4 @@
+import type { Arch } from '../common/arch.js';
 import { execa } from 'execa';
 import { systemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
@@ -25,10 +26,10 @@ export interface Effects {
   /** A free 127.0.0.1 port for a VM's SSH forward. */
   freePort(): Promise<number>;
   /** KVM or TCG for this kernel on this host. */
-  accel(vmlinuz: string, qemuBinary: string): Promise<AccelDecision>;
+  accel(vmlinuz: string, qemuBinary: string, arch?: Arch): Promise<AccelDecision>;
   /** The busybox initramfs of console-only boots. */
   probeInitramfs(cacheDir: string): Promise<string>;
-  /** `qemu --version`'s first line, recorded with the run. */
+  /** `qemu --version`'s first line, recorded with the run (`BINARY: not runnable` when it does not run). */
   qemuVersion(qemuBinary: string): Promise<string | undefined>;
   /** Before anything starts: reap what killed harness processes left (their QEMUs, RAM files, sockets), record this one's. */
   lifecycle(cacheDir: string, log: Pick<Logger, 'warn'>): Promise<void>;
@@ -43,7 +44,7 @@ export function hostEffects(keys: KeyPaths): Effects {
     freePort: freeLoopbackPort,
     accel: resolveAccel,
     probeInitramfs: ensureProbeInitramfs,
-    qemuVersion: (qemu) => execa(qemu, ['--version'], { reject: false }).then((r) => String(r.stdout).split('\n')[0]),
+    qemuVersion: (qemu) => execa(qemu, ['--version'], { reject: false }).then((r) => (r.exitCode === 0 ? String(r.stdout).split('\n')[0] : `${qemu}: not runnable`)),
     lifecycle: async (cacheDir, log) => void (await startVmLifecycle(cacheDir, log)),
   };
 }

@@ -20,6 +20,8 @@ import { endUnrun, runBootGroup, type CaseEnv } from './case.js';
 import { hostEffects, type Effects } from './effects.js';
 import type { ChangedLines } from '../coverage/patch-lines.js';
 import { finishCoverage } from '../coverage/run-end.js';
+import type { Arch } from '../common/arch.js';
+import { qemuFor } from './machine.js';
 
 export interface RunOptions {
   cases: Case[];
@@ -28,6 +30,8 @@ export interface RunOptions {
   keys: KeyPaths;
   jobs: number;
   qemuBinary: string;
+  /** Emulators for other guest architectures (default qemu-system-aarch64 for arm64). */
+  qemuBinaries?: Partial<Record<Arch, string>>;
   log: Logger;
   /** Extra reporters besides the result store, the log and TAP (on stdout and in the run folder). */
   reporters?: Reporter[];
@@ -56,7 +60,10 @@ export const runCases: RunCases = async (o) => {
   const fx = o.effects ?? hostEffects(o.keys);
   // What earlier harness processes killed without cleaning up left behind goes first (the real host only).
   await fx.lifecycle(o.cacheDir, o.log);
-  const qemu = await fx.qemuVersion(o.qemuBinary);
+  // The emulator of each architecture the run boots (one version line; they are one package on Debian).
+  const arches = o.cases.length ? [...new Set(o.cases.map((c) => c.scenario.machine.arch))] : (['x86_64'] as Arch[]);
+  const versions = await Promise.all(arches.map((a) => fx.qemuVersion(qemuFor(o, a))));
+  const qemu = [...new Set(versions.filter((v) => v !== undefined))].join('; ') || undefined;
   const startedAt = new Date(fx.clock.now());
   const store = await ResultStore.create(o.resultsRoot, {
     runId: newRunId(startedAt),
@@ -100,7 +107,7 @@ export const runCases: RunCases = async (o) => {
   if (!process.listeners('exit').includes(killAllVmsSync)) process.on('exit', killAllVmsSync);
 
   await reporter.onRunBegin(store.run, planned);
-  const env: CaseEnv = { store, keys: o.keys, cacheDir: o.cacheDir, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols, coverage: !!o.coverage, fx };
+  const env: CaseEnv = { store, keys: o.keys, cacheDir: o.cacheDir, qemuBinary: o.qemuBinary, qemuBinaries: o.qemuBinaries, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols, coverage: !!o.coverage, fx };
   const limit = pLimit(Math.max(1, o.jobs));
   const index = new Map(o.cases.map((c, i) => [c, planned[i]!]));
   await Promise.all(

@@ -16,6 +16,7 @@ import { powerCycle, type Machine, type MachineEnv } from './machine.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
 import { saveCoverage } from './coverage.js';
+import { planDtb } from '../vm/dtb-plan.js';
 
 /** Emits one case event (the runner's case stream); resolves with the test point it ended, as judged, if it ended one. */
 export type Emit = (e: CaseEventBody) => Promise<PointResult | undefined>;
@@ -98,7 +99,20 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
   };
   const k = m.inputs.kernel;
   const caps = capabilitiesOf(k);
-  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), memo: new Map<string, unknown>(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax }, integrity: {} };
+  const arm64 = s.machine.arch === 'arm64';
+  const ctxBase = {
+    guest,
+    reboot,
+    env: s.env,
+    repeats: s.repeats,
+    namespaces: new Map(),
+    memo: new Map<string, unknown>(),
+    carveOuts: s.carveOuts,
+    arch: s.machine.arch,
+    ...(arm64 ? { pmemNodes: planDtb(s.memmap, s.machine.memory).plan.nodes } : {}),
+    kernel: { release: k.release, ramdax: k.ramdax },
+    integrity: {},
+  };
   if (m.taint === undefined) {
     const initial = await readDmesg(m.session);
     m.dmesgSeen = initial?.lines.length ?? 0;

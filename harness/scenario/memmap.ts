@@ -1,12 +1,13 @@
-import { formatSize, parseSize, sizeProblem } from '../common/units.js';
+import { formatSize, hex, parseSize, sizeProblem } from '../common/units.js';
+import { VIRT_RAM_BASE } from '../model/scenario.js';
 import { CARVE_OUT_ALIGN, MAX_CARVE_OUTS, MIN_CARVE_OUT_BYTES } from './limits.js';
 
-import type { CarveOut } from '../model/scenario.js';
+import type { CarveOut, MemmapArg } from '../model/scenario.js';
 
 export type { CarveOut } from '../model/scenario.js';
 
 /** One `memmap=` kernel argument; it may hold several comma-separated carve-outs. */
-export type MemmapArg = CarveOut[];
+export type { MemmapArg } from '../model/scenario.js';
 
 /** Parse `512M!4G` or `512M!4G,256M!6G`; returns an error message when malformed. */
 export function parseMemmapArg(text: string): MemmapArg | string {
@@ -47,8 +48,13 @@ export function formatMemmapArg(arg: MemmapArg): string {
   return `memmap=${arg.map((c) => `${formatSize(c.size)}!${formatSize(c.start)}`).join(',')}`;
 }
 
-/** Guest-physical RAM ranges QEMU's x86 machines give a guest with `memory` bytes. */
-export function guestRamRanges(memory: number, machine: 'pc' | 'q35'): { start: number; end: number }[] {
+export type MachineType = 'pc' | 'q35' | 'virt';
+
+export { VIRT_RAM_BASE } from '../model/scenario.js';
+
+/** Guest-physical RAM ranges QEMU's machines give a guest with `memory` bytes. */
+export function guestRamRanges(memory: number, machine: MachineType): { start: number; end: number }[] {
+  if (machine === 'virt') return [{ start: VIRT_RAM_BASE, end: VIRT_RAM_BASE + memory }];
   const G4 = 4 * 1024 ** 3;
   // QEMU keeps RAM below the PCI hole; with gigabyte alignment (the default of
   // both machines since 2.x) the low part ends at 3 GiB (pc) or 2 GiB (q35)
@@ -63,7 +69,7 @@ export function guestRamRanges(memory: number, machine: 'pc' | 'q35'): { start: 
 }
 
 /** Why a carve-out is not backed by guest RAM, or undefined when it is. */
-export function unbackedReason(c: CarveOut, memory: number, machine: 'pc' | 'q35'): string | undefined {
+export function unbackedReason(c: CarveOut, memory: number, machine: MachineType): string | undefined {
   const ranges = guestRamRanges(memory, machine);
   const inside = ranges.some((r) => c.start >= r.start && c.start + c.size <= r.end);
   if (inside) return undefined;
@@ -71,4 +77,4 @@ export function unbackedReason(c: CarveOut, memory: number, machine: 'pc' | 'q35
   return `carve-out ${formatSize(c.size)}!${formatSize(c.start)} (${hex(c.start)}-${hex(c.start + c.size - 1)}) is not inside guest RAM (${layout} with memory ${formatSize(memory)} on '${machine}'): writes to it would silently vanish`;
 }
 
-export const hex = (n: number) => `0x${n.toString(16)}`;
+export { hex } from '../common/units.js';

@@ -18,9 +18,16 @@ const Counts = z
 const Bind = z
   .object({
     action: z.literal('bind'),
-    /** Which driver binds the e820_pmem device: ramdax (labels) or nd_e820 (the label-less control). */
-    driver: z.enum(['ramdax', 'nd_e820']).default('ramdax'),
-    expect: Counts.default({}),
+    /**
+     * Which driver binds the carve-outs: ramdax (labels), or the label-less
+     * control of the platform — nd_e820 for the x86 e820_pmem device, of_pmem
+     * for arm64's pmem-region device-tree nodes.
+     */
+    driver: z.enum(['ramdax', 'nd_e820', 'of_pmem']).default('ramdax'),
+    expect: Counts.extend({
+      /** fail: the probe is expected to fail (device-tree path): the device stays unbound, no bus is left behind. */
+      bind: z.enum(['ok', 'fail']).default('ok'),
+    }).default({ bind: 'ok' }),
   })
   .strict();
 
@@ -119,6 +126,7 @@ const Cycle = z
 
 export const Params = z.discriminatedUnion('action', [Bind, Unbind, Cycle]);
 export type RamdaxParams = z.output<typeof Params>;
-export type BindParams = z.output<typeof Bind>;
+/** The x86 bind (e820_pmem): of_pmem is the device-tree control, handled by ramdax-of.ts. */
+export type BindParams = Omit<z.output<typeof Bind>, 'driver'> & { driver: 'ramdax' | 'nd_e820' };
 export type UnbindParams = z.output<typeof Unbind>;
 export type CycleParams = z.output<typeof Cycle>;

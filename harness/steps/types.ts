@@ -5,6 +5,7 @@ import type { Metric } from '../model/results.js';
 import type { CarveOut } from '../model/scenario.js';
 import type { FillRecord } from './integrity/pattern.js';
 import type { LabelSnapshot } from './integrity/labels.js';
+import type { Arch } from '../common/arch.js';
 
 export type { CommandResult, Guest } from '../model/guest.js';
 export type { Step } from '../model/scenario.js';
@@ -42,6 +43,10 @@ export interface StepContext {
   guest: Guest;
   namespaces: Map<string, NamespaceInfo>;
   carveOuts: CarveOut[];
+  /** Guest architecture (default x86_64). */
+  arch?: Arch;
+  /** arm64: the pmem-region nodes of the guest's device tree (one per memmap entry, one reg entry per range). */
+  pmemNodes?: { name: string; reg: CarveOut[] }[];
   kernel: { release: string; ramdax: DriverAvailability };
   /** Values a step leaves for later steps of the same case (e.g. the namespaces an unbind took away). */
   memo?: Map<string, unknown>;

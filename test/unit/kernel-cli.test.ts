@@ -49,7 +49,7 @@ t.test('kernelDef: unknown names are bad input listing the known ones', async (t
     return undefined;
   })();
   t.ok(err instanceof HarnessError && err.exitCode === 2, 'exit 2');
-  t.match((err as Error).message, /unknown kernel 'nope' \(known: debian-6\.19, debian-7\.2, debian-7\.3/);
+  t.match((err as Error).message, /unknown kernel 'nope' \(known: debian-6\.19, debian-7\.2-arm64, debian-7\.2, debian-7\.3/);
 });
 
 const artifact = (over: Partial<KernelArtifact> = {}): KernelArtifact => ({
@@ -110,7 +110,7 @@ t.test('CLI: kernel list / info / fetch / build arguments and exit codes', async
   t.match(info!.stdout, /sha256:\n {2}vmlinuz: a{64}/);
 
   t.equal(unknown!.exitCode, 2, 'unknown kernel: exit 2');
-  t.match(unknown!.stderr, /unknown kernel 'nope' \(known: debian-6\.19, debian-7\.2, debian-7\.3/);
+  t.match(unknown!.stderr, /unknown kernel 'nope' \(known: debian-6\.19, debian-7\.2-arm64, debian-7\.2, debian-7\.3/);
   t.equal(fetchUnknown!.exitCode, 2);
   t.equal(fetchNone!.exitCode, 2, 'missing name: exit 2');
   t.equal(build!.exitCode, 2, 'build on a Debian kernel: exit 2');
