@@ -154,7 +154,9 @@ t.test('another user, a fresh cache, nothing fetched: the pasted command reprodu
   if (named !== archive.split('/').at(-1)) await cp(archive, join(home, named));
   await execa('chown', ['-R', `${NOBODY}:${NOBODY}`, home]);
   const env = { HOME: home, RAMDAX_HARNESS_CACHE: join(home, 'cache'), RAMDAX_HARNESS_RESULTS: join(home, 'results'), PATH: process.env.PATH!, npm_config_cache: join(home, '.npm'), npm_config_offline: 'true' };
-  const r = await execa('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', 'bash', '-c', command!], { cwd: home, env, extendEnv: false, reject: false, timeout: 20 * 60_000, stdin: 'ignore' });
+  // `env -u NODE_OPTIONS`: tap adds its process-info loader to every child's NODE_OPTIONS (it would write into this
+  // checkout's .tap/ as the other user); the user's own shell has no such thing.
+  const r = await execa('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', 'env', '-u', 'NODE_OPTIONS', 'bash', '-c', command!], { cwd: home, env, extendEnv: false, reject: false, timeout: 20 * 60_000, stdin: 'ignore' });
   t.equal(r.exitCode, 0, `exit 0 (${tail(r.stderr)})`);
   t.match(String(r.stdout), /^reproduced: same finding 'WARNING in memmap_init_compound'$/m);
   t.match(String(r.stderr), /verified: \d+ files match SHA256SUMS/);
