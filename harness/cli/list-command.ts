@@ -19,7 +19,7 @@ export function registerList(program: Command, setExit: (code: number) => void):
     .command('list')
     .description('print the cases that would run, with kernel, machine, carve-outs and steps, without booting anything')
     .argument('[paths...]', 'scenario files or folders (default: scenarios/)')
-    .option('--filter <glob...>', 'only cases whose id matches a glob', [])
+    .option('--filter <glob>', 'only cases whose id matches this glob (repeat for more)', collect, [] as string[])
     .option('--quick', 'list the quick suite (scenarios/quick/)', false)
     .option('--kernel <name|path>', 'as `run --kernel`: a kernels/*.yaml name, a bzImage or a kernel tree (repeat for a kernel axis); nothing is built', collect, [] as string[])
     .option('--patch <file>', 'as `run --patch` (read and checked, not applied)', collect, [] as string[])

@@ -202,7 +202,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
       .description('boot one VM per case, run its steps over SSH, stream TAP to stdout; results, console and dmesg go to results/<run-id>/')
       .argument('[paths...]', 'scenario files or folders (default: scenarios/)')
       .option('--quick', 'run the quick suite, scenarios/quick/: every ramdax code path of the default run with shared boots, in minutes (for patch validation)', false)
-      .option('--filter <glob...>', 'run only cases whose id matches a glob', [])
+      .option('--filter <glob>', 'run only cases whose id matches this glob (repeat for more: a case matching any runs)', collect, [] as string[])
       .option('--arch <arch>', 'run only cases of this guest architecture (x86_64, arm64; repeatable)', collect, [] as string[])
       .option('--repeat <n>', 'samples per fio/bench step (overrides the scenario and step repeats:)', positiveInt('--repeat', 100))
       .option('--baseline <run-dir>', 'after the run, compare its metrics with this run folder (compare.tap in the run folder); a regression exits 1. Repeat it with runs of separate boots: the boot-to-boot noise is then measured, not assumed', collect, [] as string[]),
