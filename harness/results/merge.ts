@@ -77,7 +77,12 @@ function setDiff(a: string[], b: string[]): string | undefined {
  * of shard.json, else shard order), counts recomputed, the worst status, the
  * earliest start and latest end.
  */
-export function mergeRuns(inputs: ShardInput[], dir: string): RunResult {
+export interface MergedRun extends RunResult {
+  /** Where each part ran: shard, run id, host and times (shards may run on different machines). */
+  shards: { shard?: string; runId: string; dir: string; host: RunResult['host']; startedAt: string; endedAt?: string; cases: number }[];
+}
+
+export function mergeRuns(inputs: ShardInput[], dir: string): MergedRun {
   const order = inputs.find((i) => i.shard)?.shard?.planned ?? [];
   const rank = new Map(order.map((id, i) => [id, i]));
   const cases: CaseResult[] = inputs.flatMap((i) => i.run.cases).map((c, i) => ({ c, i })).sort((a, b) => (rank.get(a.c.id) ?? order.length + a.i) - (rank.get(b.c.id) ?? order.length + b.i)).map((x) => x.c);
@@ -96,6 +101,7 @@ export function mergeRuns(inputs: ShardInput[], dir: string): RunResult {
     host: first.host,
     cases,
     counts: countPoints(cases),
+    shards: inputs.map((i) => ({ shard: i.shard ? `${i.shard.index}/${i.shard.total}` : undefined, runId: i.run.runId, dir: i.dir, host: i.run.host, startedAt: i.run.startedAt, endedAt: i.run.endedAt, cases: i.run.cases.length })),
   };
 }
 

@@ -35,6 +35,7 @@ t.test('merged run: the unsharded order, counts, worst status, one strict TAP do
   t.same(m.cases.map((c) => c.id), planned, 'cases in plan order, whatever the shard order');
   t.same(m.counts, labRun().counts);
   t.equal(m.status, 'error');
+  t.same(m.shards.map((x) => [x.shard, x.runId, x.cases]), [['2/2', 'run-2', 1], ['1/2', 'run-1', 2]], 'where each part ran is kept');
   const tap = await parseTap(tapOf(m));
   t.same(tap.tapErrors, []);
   t.same(tap.extra, []);
