@@ -81,9 +81,18 @@ export function groupWeights(groups: readonly { id: string }[][], durations?: Re
   return groups.map((g) => g.reduce((s, c) => s + (durations!.get(c.id) ?? median), 0));
 }
 
-/** The cases of one shard: whole boot groups (cases sharing a boot stay together), in run order. */
+/**
+ * The cases of one shard: whole boot groups (cases sharing a boot stay
+ * together), in run order. The groups are partitioned in the order of their
+ * smallest case id (plain code-unit order), so every machine computes the same
+ * shards even if it listed the scenario files in another order (locale).
+ */
 export function selectShard<C extends { id: string; scenario: Scenario }>(cases: C[], spec: ShardSpec, durations?: ReadonlyMap<string, number>): C[] {
-  const groups = planBoots(cases).map((b) => b.cases);
+  const first = (g: C[]) => g.map((c) => c.id).reduce((m, id) => (id < m ? id : m));
+  const groups = planBoots(cases)
+    .map((b) => ({ key: first(b.cases), cases: b.cases }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((g) => g.cases);
   const bins = partition(groupWeights(groups, durations), spec.total);
   const mine = new Set(bins[spec.index - 1]!.flatMap((gi) => groups[gi]!));
   return cases.filter((c) => mine.has(c));

@@ -51,7 +51,10 @@ export function mergeProblems(inputs: ShardInput[]): MergeProblem[] {
       seen.set(s.shard!.index, s.dir);
     }
     const missing = Array.from({ length: first.shard!.total }, (_, i) => i + 1).filter((i) => !seen.has(i));
-    if (missing.length) problems.push({ kind: 'missing', message: `shard(s) ${missing.map((i) => `${i}/${first.shard!.total}`).join(', ')} missing: the merged run would lack ${unranCases(shards).slice(0, 5).join(', ')}${unranCases(shards).length > 5 ? ', …' : ''}` });
+    const unran = unranCases(shards);
+    if (missing.length) problems.push({ kind: 'missing', message: `shard(s) ${missing.map((i) => `${i}/${first.shard!.total}`).join(', ')} missing: the merged run would lack ${unran.slice(0, 5).join(', ')}${unran.length > 5 ? ', …' : ''}` });
+    // All shards there, yet a planned case ran nowhere: the shards were cut differently.
+    else if (unran.length) problems.push({ kind: 'plan', message: `no shard ran ${unran.slice(0, 5).join(', ')}${unran.length > 5 ? ', …' : ''}: the shards were not cut from one plan` });
   }
   return problems;
 }

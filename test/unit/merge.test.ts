@@ -28,6 +28,7 @@ t.test('pure checks name what differs', async (t) => {
   t.match(mergeProblems([shard(1, 3, [A]), shard(2, 3, [B])]), [{ kind: 'missing', message: /shard\(s\) 3\/3 missing: the merged run would lack perf-tmpfs/ }]);
   t.match(mergeProblems([shard(1, 2, [A, C]), shard(1, 2, [B])]), [{ kind: 'overlap', message: /both shard 1\/2/ }, { kind: 'missing' }]);
   t.same(mergeProblems([shard(1, 2, [A, C]), shard(2, 3, [B])]).map((p) => p.kind), ['plan'], 'a shard of another count');
+  t.match(mergeProblems([shard(1, 2, [A]), shard(2, 2, [B])]), [{ kind: 'plan', message: /no shard ran perf-tmpfs: the shards were not cut from one plan/ }], 'every shard there, a case nowhere');
 });
 
 t.test('merged run: the unsharded order, counts, worst status, one strict TAP document', async (t) => {
