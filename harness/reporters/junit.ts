@@ -53,22 +53,25 @@ function suite(root: XMLBuilder, c: CaseResult, tail: string | undefined): void 
   ];
   const p = s.ele('properties');
   for (const [name, value] of props) if (value !== undefined) p.ele('property', { name, value });
-  for (const pt of c.points) testcase(s, c, pt);
+  // The first failing or erroring point carries the console tail in its text too (most CI tools show only that).
+  const first = c.points.find((p) => p.status === 'fail' || p.status === 'error');
+  for (const pt of c.points) testcase(s, c, pt, pt === first ? tail : undefined);
   if (tail && c.status !== 'pass' && c.status !== 'skip') s.ele('system-out').txt(tail);
 }
 
-function testcase(s: XMLBuilder, c: CaseResult, p: PointResult): void {
+function testcase(s: XMLBuilder, c: CaseResult, p: PointResult, tail?: string): void {
   const tc = s.ele('testcase', { classname: c.id, name: `${String(p.id).padStart(2, '0')} ${p.name}`, time: secs(p.durationMs) });
   const reason = p.reason ?? '';
+  const body = () => [...diagnostic(p), ...(tail ? ['--- console tail ---', tail] : [])].join('\n');
   switch (p.status) {
     case 'fail':
-      tc.ele('failure', { type: 'fail', message: reason || 'failed' }).txt(diagnostic(p).join('\n'));
+      tc.ele('failure', { type: 'fail', message: reason || 'failed' }).txt(body());
       break;
     case 'miss':
       tc.ele('failure', { type: 'miss', message: `missed: ${reason || 'not run'}` });
       break;
     case 'error':
-      tc.ele('error', { type: 'error', message: reason || 'harness error' }).txt(diagnostic(p).join('\n'));
+      tc.ele('error', { type: 'error', message: reason || 'harness error' }).txt(body());
       break;
     case 'skip':
       tc.ele('skipped', { message: reason || 'skipped' });

@@ -52,6 +52,7 @@ t.test('JUnit: junitparser reads the same counts as the TAP', async (t) => {
   t.same(xfs[4]!.messages, ['no reflink on this kernel'], 'skipped with the reason');
   const text = junitXml(run, new Map([['fsdax-filesystems[fs=xfs]', 'tail']]));
   t.match(text, /<system-out>tail<\/system-out>/, 'console tail of the failing case');
+  t.match(text, /<failure type="fail" message="mkfs.xfs exited 1">[^<]*--- console tail ---\ntail<\/failure>/, 'and in the first failure\'s text');
   t.notMatch(junitXml(run), /\u001b/, 'control characters never reach the XML');
 });
 
