@@ -16,7 +16,7 @@ import { exitCodeFor } from '../runner/run.js';
 const REWRITTEN = new Set(['results.json', 'results.tap', 'events.jsonl', SHARD_FILE, LOCK_FILE, 'report.html', 'report.txt', 'metrics.csv', 'metrics.json', 'junit.xml', 'kcidb.json', 'github-summary.md', 'compare.tap']);
 
 /** `merge DIR… --out DIR`: one run folder from shard folders; returns the exit status of the merged run. */
-export async function mergeDirs(dirs: string[], out: string, o: { force?: boolean; origin: string }): Promise<number> {
+export async function mergeDirs(dirs: string[], out: string, o: { force?: boolean; origin: string; github?: boolean }): Promise<number> {
   checkOrigin(o.origin);
   if (new Set(dirs.map((d) => resolve(d))).size !== dirs.length) throw inputError(`merge: a folder is given twice (${dirs.join(' ')})`);
   if (dirs.some((d) => resolve(d) === resolve(out))) throw inputError(`merge: --out ${out} is one of the shard folders`);
@@ -41,7 +41,7 @@ export async function mergeDirs(dirs: string[], out: string, o: { force?: boolea
   await writeFileAtomic(join(out, 'results.tap'), tapOf(run));
   await writeFileAtomic(join(out, 'events.jsonl'), await mergedEvents(inputs));
   await writeReport(out);
-  await writeOutputs(out, run, new Set(['junit', 'kcidb']), { origin: o.origin, annotate: () => undefined });
+  await writeOutputs(out, run, new Set(o.github ? ['junit', 'kcidb', 'github'] : ['junit', 'kcidb']), { origin: o.origin, annotate: (l) => process.stderr.write(l) });
   return exitCodeFor(run.status);
 }
 
@@ -72,8 +72,9 @@ export function registerMerge(program: Command, setExit: (code: number) => void)
     .requiredOption('--out <dir>', 'the merged run folder to create (must not exist or be empty)')
     .option('--force', 'merge folders of different harness versions or scenario sets, or with shards missing (overlapping cases are refused always)')
     .option('--kcidb-origin <origin>', 'the KCIDB origin of kcidb.json', 'ramdax')
-    .action(async (dirs: string[], o: { out: string; force?: boolean; kcidbOrigin: string }) => {
-      const code = await mergeDirs(dirs, o.out, { force: o.force, origin: o.kcidbOrigin });
+    .option('--github', 'also the GitHub step summary ($GITHUB_STEP_SUMMARY, else github-summary.md) and ::error annotations (stderr)')
+    .action(async (dirs: string[], o: { out: string; force?: boolean; kcidbOrigin: string; github?: boolean }) => {
+      const code = await mergeDirs(dirs, o.out, { force: o.force, origin: o.kcidbOrigin, github: o.github });
       process.stdout.write(await readFile(join(o.out, 'results.tap'), 'utf8'));
       process.stderr.write(`ramdax-harness: merged ${dirs.length} folder(s) into ${o.out}\n`);
       setExit(code === ExitCode.ok ? ExitCode.ok : code);

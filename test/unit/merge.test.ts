@@ -62,7 +62,7 @@ t.test('merge command: one folder with TAP, JSON, events, report, JUnit, KCIDB; 
   const s1 = await writeShardDir(root, shard(1, 2, [A, C]));
   const s2 = await writeShardDir(root, shard(2, 2, [B], { status: 'error' }));
   const out = join(root, 'merged');
-  const r = await cli(['merge', s1, s2, '--out', out]);
+  const r = await cli(['merge', s1, s2, '--out', out, '--github'], { env: { GITHUB_STEP_SUMMARY: '' } });
   t.equal(r.exitCode, 3, `the merged run has an error case: exit 3 as its run would (${r.stderr})`);
   const tap = await parseTap(String(r.stdout));
   t.same(tap.tapErrors, [], 'stdout is one strict TAP document');
@@ -72,7 +72,8 @@ t.test('merge command: one folder with TAP, JSON, events, report, JUnit, KCIDB; 
   t.same(json.cases.map((c) => c.id), planned);
   const events = (await readFile(join(out, 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
   t.same(events.map((e) => e.shard), ['1/2', '2/2', '1/2'], 'events of both shards in time order, tagged');
-  for (const f of ['report.html', 'report.txt', 'metrics.csv', 'metrics.json', 'junit.xml', 'kcidb.json', `${B}/console.log`]) t.ok((await readFile(join(out, f), 'utf8')).length > 0, `${f} written`);
+  t.match(String(r.stderr), /^::error file=scenarios\/fsdax-filesystems\.yaml,title=/m, '--github: annotations on stderr (stdout is the TAP)');
+  for (const f of ['report.html', 'report.txt', 'metrics.csv', 'metrics.json', 'junit.xml', 'kcidb.json', 'github-summary.md', `${B}/console.log`]) t.ok((await readFile(join(out, f), 'utf8')).length > 0, `${f} written`);
 
   const s3 = await writeShardDir(join(root, 'other'), shard(2, 2, [B, C]));
   const bad = await cli(['merge', s1, s3, '--out', join(root, 'm2')]);
