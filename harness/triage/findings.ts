@@ -62,6 +62,8 @@ const PATTERNS: [FindingType, RegExp][] = [
   ['gpf', /general protection fault/],
   // Page faults in the kernel print a BUG line, then an Oops: the report is an oops.
   ['oops', /BUG: kernel NULL pointer dereference|BUG: unable to handle page fault/],
+  // arm64's form (arch/arm64/mm/fault.c, die_kernel_fault): "Unable to handle kernel paging request at virtual address ...", then "Internal error: Oops: ...".
+  ['oops', /Unable to handle kernel [a-zA-Z -]+ at virtual address/],
   ['bug', /(^|\] )BUG:|kernel BUG at/],
   ['oops', /Oops(:| -)/],
   ['warning', /(^|\] )WARNING: /],
@@ -124,7 +126,8 @@ export function findFindings(lines: readonly string[], contextLines = 3): Findin
     const hit = PATTERNS.find(([, re]) => re.test(text));
     let type: FindingType | undefined = hit?.[0];
     let titleLine = line;
-    if (type === 'oops' && /^Oops/.test(text.trim()) && last && OOPS_FOLLOWS.has(last.type) && i - last.at <= 10) return;
+    // x86 prints its Oops line right after the BUG line; arm64 prints "Internal error: Oops:" after ~13 lines of abort details.
+    if (type === 'oops' && /^(Internal error: )?Oops/.test(text.trim()) && last && OOPS_FOLLOWS.has(last.type) && i - last.at <= 20) return;
     if (!type && /Call Trace:/.test(text) && (!last || i - last.at > 40)) {
       type = 'call-trace';
       const header = lines.slice(Math.max(0, i - 30), i).reverse().find((l) => /NMI backtrace for cpu|sysrq: |Workqueue: /.test(l));
