@@ -72,6 +72,8 @@ export function crashTitle(type: FindingType, line: string, report: readonly str
       if (/unable to handle page fault/.test(text)) return inFn('BUG: unable to handle kernel paging request', fn);
       const arm64 = /Unable to handle kernel ([a-zA-Z -]+?) at virtual address/.exec(text)?.[1];
       if (arm64) return inFn(`Unable to handle kernel ${arm64}`, fn);
+      const die = /Internal error: ([a-zA-Z ]+?): [0-9a-f]{8,}/.exec(text)?.[1];
+      if (die && !/^Oops/.test(die)) return inFn(`Internal error: ${die}`, fn);
       const what = /Oops: (?:Oops: )?([a-z][a-z0-9 ]*?)(?::|\s+\d{4}\b|$)/.exec(text)?.[1]?.trim();
       return inFn(`Oops${what ? `: ${what}` : ''}`, fn);
     }

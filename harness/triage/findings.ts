@@ -66,6 +66,8 @@ const PATTERNS: [FindingType, RegExp][] = [
   ['oops', /Unable to handle kernel [a-zA-Z -]+ at virtual address/],
   ['bug', /(^|\] )BUG:|kernel BUG at/],
   ['oops', /Oops(:| -)/],
+  // arm64's die() for other exceptions, e.g. "Internal error: synchronous external abort: 0000000096000010 [#1] SMP" (a read of unbacked guest-physical memory).
+  ['oops', /Internal error: [a-zA-Z ]+: [0-9a-f]{8,} \[#\d+\]/],
   ['warning', /(^|\] )WARNING: /],
   // The kernel runs from memory the firmware map does not call RAM: seen when kexec_load put a kernel into a memmap=! carve-out.
   ['warning', /\.text \.data \.bss are not marked as E820_TYPE_RAM!/],

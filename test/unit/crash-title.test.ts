@@ -18,6 +18,8 @@ const EXPECTED: Record<string, string[]> = {
   'real-warning-beyond-ram': ['WARNING in memmap_init_compound'],
   // Debian 7.2.13 arm64, scenarios/arm64/edge/reserved-no-map.yaml (2026-11-30): pc is memcpy, lr the ramdax function that called it.
   'real-oops-arm64-no-map': ['Unable to handle kernel paging request in ramdax_ctl'],
+  // Same kernel, scenarios/arm64/edge/unbacked.yaml: nd_pmem (via of_pmem) reads guest-physical memory QEMU does not back.
+  'real-sea-arm64-unbacked': ['Internal error: synchronous external abort in nsio_rw_bytes'],
   'synthetic-bug': ['kernel BUG in nd_label_alloc_slot'],
   'synthetic-gpf': ['general protection fault in nd_mapping_free_labels'],
   'synthetic-hard-lockup': ['watchdog: hard LOCKUP in __add_badblock_range'],
