@@ -4,7 +4,7 @@
 // its sources on every start. Writes dist/.build-stamp last: bin/ uses dist/
 // only while that stamp is newer than every source file.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,14 @@ try {
   tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 } catch {
   console.warn('ramdax-harness: typescript is not installed (npm ci --omit=dev?): not compiling; the CLI runs its sources through tsx');
+  process.exit(0);
+}
+// Another user running the checkout (`npx ramdax-harness` makes npm run `prepare` for them) cannot write dist/:
+// nothing to compile then, the CLI runs from dist/ if it is fresh, else its sources through tsx.
+try {
+  accessSync(existsSync(join(root, 'dist')) ? join(root, 'dist') : root, constants.W_OK);
+} catch {
+  console.warn(`ramdax-harness: ${root} is not writable for this user: not compiling (the CLI runs the checkout as it is)`);
   process.exit(0);
 }
 const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
