@@ -164,3 +164,11 @@ t.test('the shipped tiny-carveouts: known bad on unpatched 7.2/7.3 for the two t
   t.match("bind e820_pmem to ramdax: region0: ndctl reports impossible sizes (size 4096, available_size -126976, mapping length 18446744073709424640 on nmem0): the carve-out is no larger than ramdax's label area", re('tiny-carveouts[size=one-page-4K]'));
   t.match('bind e820_pmem to ramdax: expected 0 DIMM(s) on the ramdax bus, ndctl shows 1', re('tiny-carveouts[size=equal-128K]'));
 });
+
+t.test('impossible sizes print the number ndctl printed (2^64 - 126976, not its shortest double form)', async (t) => {
+  const { impossibleSizes } = await import('../../harness/steps/bind.js');
+  // ndctl list -BDR on source-7.2 with memmap=4K!4G (2026-11-30), the region part.
+  const reg = JSON.parse('{"dev":"region0","size":4096,"align":4096,"available_size":-126976,"mappings":[{"dimm":"nmem0","offset":0,"length":18446744073709424640,"position":0}]}');
+  t.equal(impossibleSizes(reg), "region0: ndctl reports impossible sizes (size 4096, available_size -126976, mapping length 18446744073709424640 on nmem0): the carve-out is no larger than ramdax's label area");
+  t.equal(impossibleSizes({ dev: 'region1', size: 262144, available_size: 131072, mappings: [{ dimm: 'nmem1', offset: 0, length: 131072 }] }), undefined);
+});
