@@ -9,13 +9,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Newest mtime of the .ts files under dir (a few hundred stats: about a millisecond). */
+/** Newest mtime of the files under dir (.ts sources and the assets copied beside them; a few hundred stats: about a millisecond). */
 function newestSource(dir) {
   let newest = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    else newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }

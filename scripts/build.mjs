@@ -4,7 +4,7 @@
 // its sources on every start. Writes dist/.build-stamp last: bin/ uses dist/
 // only while that stamp is newer than every source file.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,15 +26,12 @@ if (!existsSync(join(root, 'dist/harness/cli/main.js'))) {
   console.error('ramdax-harness: tsc wrote no dist/harness/cli/main.js');
   process.exit(1);
 }
-// Files the modules read next to themselves (new URL('./x', import.meta.url)), e.g. integrity/fill-tool.py.
-function copyAssets(rel) {
-  for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
-    const p = join(rel, e.name);
+// Files the code reads beside itself (guest tools such as harness/integrity/fill-tool.py): copied as they are.
+function copyAssets(dir) {
+  for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
+    const p = join(dir, e.name);
     if (e.isDirectory()) copyAssets(p);
-    else if (!e.name.endsWith('.ts')) {
-      mkdirSync(join(root, 'dist', rel), { recursive: true });
-      copyFileSync(join(root, p), join(root, 'dist', p));
-    }
+    else if (!e.name.endsWith('.ts')) cpSync(join(root, p), join(root, 'dist', p));
   }
 }
 copyAssets('harness');

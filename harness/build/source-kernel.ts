@@ -12,6 +12,7 @@ import { buildModulesDisk } from '../setup/debian-kernel.js';
 import { ensureBuildTools } from '../setup/host-packages.js';
 import { withLock } from './build-lock.js';
 import { buildDirName, buildKey, requestKey } from './cache-key.js';
+import { coverageFragments, coveragePatchPath, keepGcovFiles, seedObjDir, type GcovRecord } from './coverage-build.js';
 import { describeStats, parseStatsLog, type CcacheStats } from './ccache-stats.js';
 import { ensureDebianSource } from './debian-source.js';
 import { autoGc } from './gc.js';
@@ -21,7 +22,7 @@ import { runMake } from './make.js';
 import { formatDuration } from './make-log.js';
 import { patchLabel, patchRecord, readPatchSeries, type PatchRecord, type SeriesPatch } from './patch-series.js';
 import { affectsConfig } from './sync-plan.js';
-import { detectToolchain, makeArgs } from './toolchain.js';
+import { detectToolchain, kernelImage, makeArgs } from './toolchain.js';
 import { objDirOf, syncWorkTree, touchUsed, workTree, type SourceTree } from './work-tree.js';
 
 /** A harness-built kernel: the common artifact plus how it was built. */
@@ -44,6 +45,10 @@ export type SourceKernelArtifact = KernelArtifact & {
     ccache?: CcacheStats;
     /** Kconfig was not run again: nothing it reads had changed. */
     configReused?: boolean;
+    /** A coverage build (`coverage: true`, `--coverage`): where its .gcno files and sources are kept. */
+    gcov?: GcovRecord;
+    /** The object folder this configuration's first build was copied from. */
+    seededFrom?: string;
   };
 };
 
@@ -101,14 +106,18 @@ export async function ensureSourceKernel(
   };
 
   // Bad input first (patch files, fragments, base config), then the tools, before anything is unpacked or configured.
-  const patches = await readPatchSeries(s.patches.map((p) => resolve(yamlDir, p)));
-  const fragments = await readFragments(def, yamlDir);
+  const patches = await readPatchSeries([...s.patches.map((p) => resolve(yamlDir, p)), ...(s.coverage ? [coveragePatchPath()] : [])]);
+  const ownFragments = await readFragments(def, yamlDir);
+  const fragments = [...ownFragments, ...(s.coverage ? await coverageFragments(ownFragments.map((f) => f.name)) : [])];
+  const fragmentNames = fragments.map((f) => f.name);
   const base = s.base === 'tinyconfig' || s.base === 'defconfig' ? s.base : resolve(yamlDir, s.base);
   const baseId = base === s.base ? base : `file:${sha256(await readFile(base).catch(() => { throw inputError(`${def.file}: base config ${base} cannot be read`); }))}`;
-  // A fresh host lacks flex, bison, libelf-dev: installed (root) or named (exit 3) here.
-  await ensureBuildTools(log);
+  // A fresh host lacks flex, bison, libelf-dev (and a cross compiler for arm64): installed (root) or named (exit 3) here.
+  const arch = s.arch ?? 'x86_64';
+  await ensureBuildTools(log, { arch });
   const src = await resolveSource(def, cacheDir, log, opts);
-  const tc = await detectToolchain(cacheDir, opts);
+  const tc = await detectToolchain(cacheDir, { ...opts, arch });
+  const image = kernelImage(tc.arch);
   const many = new Map<string, number>();
   for (const p of patches) many.set(p.file, (many.get(p.file) ?? 0) + 1);
   const patchIds = patches.map((p) => ({ name: patchLabel(p, many.get(p.file)! > 1 && p.index > 1), content: p.content }));
@@ -124,12 +133,14 @@ export async function ensureSourceKernel(
   }
 
   const wt = workTree(cacheDir, src.key);
-  const objDir = objDirOf(wt, configName(s.base, baseId, s.fragments));
+  // One object folder per configuration (and architecture: arm64 builds cross-compile into their own).
+  const objDir = objDirOf(wt, `${configName(s.base, baseId, fragmentNames)}${tc.arch ? `-${tc.arch}` : ''}`);
   const built = await withLock(wt.root, `kernel '${def.name}' build`, log, async () => {
     log.step(`kernel '${def.name}': syncing ${src.describe}${patches.length ? ` + ${patches.length} patch(es)` : ''} into ${wt.src}`);
     const sync = await syncWorkTree(wt, src.tree, patches, log);
     log.info(`  work tree: ${sync.populated ? 'created' : `${sync.changed.length} file(s) rewritten${sync.changed.length ? ` (${sync.changed.slice(0, 4).join(', ')}${sync.changed.length > 4 ? ', …' : ''})` : ''}`} in ${formatDuration(sync.wallMs)}`);
     await touchUsed(wt.root);
+    const seededFrom = await seedObjDir(objDir, log);
     await touchUsed(objDir);
 
     const stampPath = join(objDir, '.ramdax-harness-config.json');
@@ -140,7 +151,7 @@ export async function ensureSourceKernel(
     let config: string;
     if (reuse) {
       config = oldConfig!;
-      log.info(`  config: unchanged (${s.base}${s.fragments.length ? ` + ${s.fragments.join(' + ')}` : ''}; no Kconfig input changed), ${join(objDir, '.config')}`);
+      log.info(`  config: unchanged (${s.base}${fragmentNames.length ? ` + ${fragmentNames.join(' + ')}` : ''}; no Kconfig input changed), ${join(objDir, '.config')}`);
     } else {
       log.step(`kernel '${def.name}': configuring in ${objDir}`);
       config = await resolveConfig({ srcDir: wt.src, objDir, base, fragments, tc, kernel: def.name }, log);
@@ -153,8 +164,8 @@ export async function ensureSourceKernel(
 
     const statsLog = join(objDir, 'ccache-stats.log');
     await rm(statsLog, { force: true });
-    log.step(`kernel '${def.name}': make -j${tc.jobs} bzImage (CC=${tc.cc}, nice ${tc.nice}); log in ${join(objDir, 'build.log')}`);
-    const made = await runMake({ srcDir: wt.src, objDir, tc: { ...tc, env: { ...tc.env, CCACHE_STATSLOG: statsLog } }, target: 'bzImage', logPath: join(objDir, 'build.log'), kernel: def.name }, log);
+    log.step(`kernel '${def.name}': make -j${tc.jobs} ${image.target} (${tc.arch ? `ARCH=${tc.arch} ` : ""}CC=${tc.cc}, nice ${tc.nice}); log in ${join(objDir, 'build.log')}`);
+    const made = await runMake({ srcDir: wt.src, objDir, tc: { ...tc, env: { ...tc.env, CCACHE_STATSLOG: statsLog } }, target: image.target, logPath: join(objDir, 'build.log'), kernel: def.name }, log);
     const ccache = (await exists(statsLog)) ? parseStatsLog(await readFile(statsLog, 'utf8')) : undefined;
     log.info(`  built in ${formatDuration(made.wallMs)} (${made.objects} C files compiled${describeStats(ccache) ? `; ${describeStats(ccache)}` : ''})`);
     const release = (await host('make', makeArgs(wt.src, objDir, tc, ['kernelrelease'], ['-s']), { env: tc.env })).stdout.trim();
@@ -162,12 +173,15 @@ export async function ensureSourceKernel(
     const work = `${dir}.partial`;
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
-    await copyFile(join(objDir, 'arch/x86/boot/bzImage'), join(work, 'vmlinuz'));
+    await copyFile(join(objDir, image.path), join(work, 'vmlinuz'));
     await copyFile(join(objDir, '.config'), join(work, 'config'));
     await copyFile(join(objDir, 'build.log'), join(work, 'build.log'));
     // The debug vmlinux (line tables) and System.map: kernel traces of this build get file:line (triage/symbolize.ts).
     const debug = await keepDebugFiles(objDir, work, dir, wt.src);
     await builtinModulesDisk(objDir, release, work);
+    const gcov = s.coverage ? await keepGcovFiles(objDir, wt.src, work, dir) : undefined;
+    if (gcov && gcov.gcno === 0) throw new HarnessError('infra', `kernel '${def.name}': a coverage build made no .gcno file under ${gcov.dirs.join(', ')} (is GCOV_PROFILE set by ${coveragePatchPath()}?)`);
+    if (gcov) log.info(`  coverage: ${gcov.gcno} .gcno file(s) and their sources kept in ${gcov.dir}`);
     const artifact: SourceKernelArtifact = {
       name: def.name,
       release,
@@ -180,6 +194,7 @@ export async function ensureSourceKernel(
       sha256: { vmlinuz: await sha256File(join(work, 'vmlinuz')), config: sha256(config) },
       ramdax: ramdaxFromConfig(config),
       kind: 'source',
+      ...(tc.arch ? { arch: tc.arch } : {}),
       // Everything is built in (the modules disk only lists what is): what the kernel offers is read from its .config.
       capabilities: capabilitiesFromConfig(config, false),
       createdAt: new Date().toISOString(),
@@ -188,7 +203,7 @@ export async function ensureSourceKernel(
         key,
         revision: src.revision,
         base: s.base,
-        fragments: s.fragments,
+        fragments: fragmentNames,
         patches: patches.map(patchRecord),
         compiler: tc.compiler,
         srcDir: wt.src,
@@ -199,6 +214,8 @@ export async function ensureSourceKernel(
         synced: { files: sync.changed.slice(0, 20), count: sync.changed.length, seconds: Math.round(sync.wallMs / 100) / 10 },
         ...(ccache ? { ccache } : {}),
         configReused: reuse,
+        ...(gcov ? { gcov } : {}),
+        ...(seededFrom ? { seededFrom } : {}),
       },
     };
     await writeManifest(join(work, 'manifest.json'), artifact);

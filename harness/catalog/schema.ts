@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ARCHES, type Arch } from '../common/arch.js';
 import { Name, Size } from '../scenario/types.js';
 
 const Series = z.string().regex(/^\d+\.\d+$/, 'write the series as MAJOR.MINOR, e.g. "7.2"');
@@ -10,7 +11,8 @@ export const DebianKernel = z
     series: Series,
     /** An exact version (e.g. "6.19.14+deb13") instead of the newest of the series. */
     version: z.string().regex(/^\d+\.\d+[^\s]*$/).optional(),
-    flavour: z.enum(['amd64', 'cloud-amd64']).default('amd64'),
+    /** Debian's flavour: amd64 and cloud-amd64 are x86_64 kernels, arm64 and cloud-arm64 arm64 kernels. */
+    flavour: z.enum(['amd64', 'cloud-amd64', 'arm64', 'cloud-arm64']).default('amd64'),
     suites: Suites,
     modules: z.boolean().default(true),
   })
@@ -22,6 +24,8 @@ export const LocalKernel = z
     vmlinuz: z.string().min(1),
     modules: z.string().min(1).optional(),
     config: z.string().min(1).optional(),
+    /** The architecture the kernel was built for (an arm64 `Image` boots on QEMU's virt machine). */
+    arch: z.enum(ARCHES).optional(),
   })
   .strict();
 
@@ -36,6 +40,10 @@ export const SourceKernel = z
     fragments: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/)).default([]),
     /** Patch files (relative to the yaml file), applied in order before building. */
     patches: z.array(z.string().min(1)).default([]),
+    /** gcov for drivers/nvdimm and drivers/dax + fault injection (kernels/fragments/gcov.config, fault-injection.config, patches/gcov-profile-nvdimm.patch); see docs/coverage.md. */
+    coverage: z.boolean().optional(),
+    /** arm64: cross-built with gcc-aarch64-linux-gnu (ARCH=arm64, the `Image` target). */
+    arch: z.enum(ARCHES).optional(),
   })
   .strict();
 
@@ -46,6 +54,14 @@ export const KernelDef = z
     debian: DebianKernel.optional(),
     local: LocalKernel.optional(),
     source: SourceKernel.optional(),
+    /**
+     * How much slower this kernel runs than a plain one (a debug kernel with
+     * KASAN and lockdep under TCG): every deadline of a case on it — boot,
+     * SSH, console silence, steps, teardown — is multiplied by this factor.
+     */
+    timeoutScale: z.number().min(1).max(20).optional(),
+    /** Kernel arguments every boot of this kernel gets, after the scenario's (e.g. what a debug kernel needs under TCG). */
+    cmdline: z.array(z.string().regex(/^\S+$/, 'a kernel argument cannot contain white space').max(512)).max(32).optional(),
   })
   .strict()
   .superRefine((k, ctx) => {
@@ -55,11 +71,19 @@ export const KernelDef = z
   });
 export type KernelDef = z.output<typeof KernelDef>;
 
+/** The architecture a kernel definition is for. */
+export function kernelArch(def: KernelDef): Arch {
+  if (def.debian) return def.debian.flavour.endsWith('arm64') ? 'arm64' : 'x86_64';
+  return def.local?.arch ?? def.source?.arch ?? 'x86_64';
+}
+
 export const ImageDef = z
   .object({
     name: Name,
     description: z.string().optional(),
     suite: z.string().regex(/^[a-z0-9-]+$/),
+    /** arm64 images are bootstrapped through qemu-user (binfmt_misc) on an x86_64 host. */
+    arch: z.enum(ARCHES).optional(),
     variant: z.enum(['minbase', 'essential', 'apt', 'required']).default('minbase'),
     size: Size,
     packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'not a Debian package name')).min(1),

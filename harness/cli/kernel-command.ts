@@ -126,8 +126,9 @@ export function registerKernel(program: Command, setExit: (code: number) => void
       .option('--patch <file>', 'build with this patch on top (format-patch file or mbox); repeatable', collect, [] as string[])
       .option('--modules <dir>', 'with a bzImage path: its modules')
       .option('--kernel-config <file>', 'with a path: the bzImage\'s .config, or the base config of a tree')
-      .action(async (ref: string, o: { cache: string; refresh: boolean; qemu: string; patch: string[]; modules?: string; kernelConfig?: string }) => {
-        const r = await resolveKernelArgs(await loadCatalog(), { kernel: [ref], patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache, asArgument: true });
+      .option('--coverage', 'build the coverage variant NAME-cov: gcov for drivers/nvdimm and drivers/dax, fault injection (docs/coverage.md)', false)
+      .action(async (ref: string, o: { cache: string; refresh: boolean; qemu: string; patch: string[]; modules?: string; kernelConfig?: string; coverage: boolean }) => {
+        const r = await resolveKernelArgs(await loadCatalog(), { kernel: [ref], patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache, asArgument: true, coverage: o.coverage });
         const name = r.names[0]!;
         const def = kernelDef(r.catalog, name);
         // A fetch may boot the kernel once to probe it: same lifetime rules as a run.

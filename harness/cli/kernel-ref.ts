@@ -21,6 +21,8 @@ export interface KernelArgs {
   cacheDir?: string;
   /** The kernel came as a command argument (`kernel info NAME`), not as --kernel: messages say so. */
   asArgument?: boolean;
+  /** `--coverage`: every kernel becomes its coverage build (gcov for drivers/nvdimm and drivers/dax + fault injection). */
+  coverage?: boolean;
 }
 
 /** A kernel made from the command line rather than a kernels/*.yaml definition. */
@@ -29,7 +31,7 @@ export interface AdhocKernel {
   def: Def;
   /** What the user typed. */
   ref: string;
-  kind: 'bzimage' | 'tree' | 'patched';
+  kind: 'bzimage' | 'tree' | 'patched' | 'coverage';
   patches: SeriesPatch[];
   /** One line for humans. */
   describe: string;
@@ -137,7 +139,32 @@ export async function resolveKernelArgs(catalog: Catalog, a: KernelArgs, cwd = p
     kernels.set(name, k);
     names.push(name);
   }
+  if (a.coverage) withCoverage(kernels, names, adhoc);
   if (a.modules && !usedModules) throw inputError('--modules goes with --kernel PATH-to-a-bzImage (a kernels/*.yaml kernel names its modules there)');
   if (a.kernelConfig && !usedConfig) throw inputError('--kernel-config goes with --kernel PATH (a bzImage or a kernel tree)');
   return { catalog: { ...catalog, kernels }, names, adhoc };
+}
+
+/**
+ * `--coverage`: each kernel is replaced by its coverage build, NAME-cov
+ * (`source: {coverage: true}`: gcov for drivers/nvdimm and drivers/dax,
+ * fault injection), built like a command-line kernel when missing. Only a
+ * kernel the harness builds can have it: a Debian or bzImage kernel has no
+ * .gcno files to read counters against (bad input).
+ */
+function withCoverage(kernels: Map<string, Def>, names: string[], adhoc: AdhocKernel[]): void {
+  names.forEach((name, i) => {
+    const def = kernels.get(name)!;
+    const ref = adhoc.find((k) => k.name === name)?.ref ?? name;
+    if (!def.source) {
+      throw inputError(`--coverage: kernel '${ref}' is a ${def.debian ? 'debian' : 'local'} kernel; coverage needs a kernel the harness builds with gcov (a source: kernel such as source-7.2, or the path of a kernel tree)`, 'e.g. `run --kernel source-7.2 --coverage scenarios/`');
+    }
+    if (def.source.coverage) return;
+    const cov: Def = { ...def, name: `${name}-cov`, source: { ...def.source, coverage: true } };
+    kernels.set(cov.name, cov);
+    names[i] = cov.name;
+    const j = adhoc.findIndex((k) => k.name === name);
+    if (j >= 0) adhoc[j] = { ...adhoc[j]!, name: cov.name, def: cov, describe: `${adhoc[j]!.describe} + coverage (gcov nvdimm/dax, fault injection)` };
+    else adhoc.push({ name: cov.name, def: cov, ref, kind: 'coverage', patches: [], describe: `${name} + coverage (gcov nvdimm/dax, fault injection)` });
+  });
 }

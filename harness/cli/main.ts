@@ -12,6 +12,7 @@ import { registerRun } from './run-command.js';
 import { registerRepro } from './repro-command.js';
 import { registerSetup } from './setup-command.js';
 import { registerValidate } from './validate-command.js';
+import { registerCoverage } from './coverage-command.js';
 
 /** Build the CLI; every command returns its exit status instead of calling process.exit. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -21,7 +22,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText('after', `\n${exitCodeHelp}`)
     .exitOverride()
     .showHelpAfterError();
-  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerKernel, registerBisect, registerCompare, registerReport, registerNew];
+  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerKernel, registerBisect, registerCompare, registerReport, registerNew, registerCoverage];
   for (const register of commands) register(program, setExit);
   for (const c of program.commands) {
     c.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();

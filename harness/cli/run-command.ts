@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { infraError, inputError } from '../common/errors.js';
+import { describeError, infraError, inputError } from '../common/errors.js';
 import { harnessVersion } from '../common/version.js';
 import { stderrLogger } from '../common/log.js';
 import { defaultResultsDir, projectRoot } from '../common/paths.js';
@@ -21,6 +21,10 @@ import { loadCatalog } from '../catalog/catalog.js';
 import { verifyForRun } from '../setup/verified.js';
 import { resolveKernelArgs } from './kernel-ref.js';
 import { ensureAdhocKernels } from './adhoc-kernels.js';
+import { changedLines, type ChangedLines } from '../coverage/patch-lines.js';
+import { ensureCoverageTools } from '../coverage/tools.js';
+import { readPatchSeries } from '../build/patch-series.js';
+import { host } from '../common/exec.js';
 
 export interface RunFlags {
   cache: string;
@@ -30,6 +34,7 @@ export interface RunFlags {
   jobs: number;
   results: string;
   qemu: string;
+  qemuArm64: string;
   sshPort?: number;
   repeat?: number;
   /** Only `run` has --baseline (repeatable); `repro` has none. */
@@ -39,6 +44,12 @@ export interface RunFlags {
   symbols?: boolean;
   /** When report.html is written: in a detached process (default), before exiting, or not at all. */
   report: 'background' | 'wait' | 'none';
+  /** gcov coverage of drivers/nvdimm and drivers/dax (the kernels become their coverage builds). */
+  coverage?: boolean;
+  /** With --coverage and a git tree --kernel: patch coverage of this revision range (A..B) too. */
+  coverageRange?: string;
+  /** Only `run` has --arch; `repro` runs the bundle's case. */
+  arch?: string[];
 }
 
 /** A commander parser for a whole number in 1..max; anything else is bad input (exit 2). */
@@ -55,7 +66,8 @@ export function runOptions(cmd: Command): Command {
     .addOption(cacheOption())
     .option('-j, --jobs <n>', 'VMs to run at once', positiveInt('--jobs'), 1)
     .option('--results <dir>', 'where run folders are written', defaultResultsDir())
-    .option('--qemu <binary>', 'QEMU system emulator', 'qemu-system-x86_64')
+    .option('--qemu <binary>', 'QEMU system emulator for x86_64 guests', 'qemu-system-x86_64')
+    .option('--qemu-arm64 <binary>', 'QEMU system emulator for arm64 guests (machine: { arch: arm64 })', 'qemu-system-aarch64')
     .option('--kernel <name|path>', 'run on this kernel instead of the scenario\'s: a kernels/*.yaml name, the path of a bzImage, or the path of a kernel source tree (built out of tree in the cache with the ramdax fragment); repeat for a kernel axis (ids get [kernel=NAME])', collect, [] as string[])
     .option('--patch <file>', 'apply this patch (git format-patch file, or an mbox of several as b4 am writes) on top of the --kernel source kernel or tree; repeatable, applied in order', collect, [] as string[])
     .option('--modules <dir>', 'with --kernel PATH-to-a-bzImage: its modules (make modules_install INSTALL_MOD_PATH=DIR)')
@@ -63,6 +75,8 @@ export function runOptions(cmd: Command): Command {
     .addOption(new Option('--report <when>', 'write report.html, metrics.csv/json: in a detached process after the run (the run ends with its last case), before exiting, or not at all').choices(['background', 'wait', 'none']).default('background'))
     .option('--verify', 'hash every cached kernel and image file in full before booting (by default only files whose size or mtime changed since they were verified)', false)
     .option('--symbols', "symbolize kernel traces, downloading debug symbols a kernel lacks (Debian: linux-image-RELEASE-dbg, about 1.2 GB for 7.2)")
+    .option('--coverage', 'gcov coverage of drivers/nvdimm and drivers/dax: each --kernel (a source kernel or tree) becomes its coverage build NAME-cov; counters are saved before every power-off and reboot and per case; results/<run>/coverage/ gets an lcov tracefile and genhtml view; with --patch, patch coverage (docs/coverage.md)', false)
+    .option('--coverage-range <a..b>', 'with --coverage and --kernel PATH-to-a-git-tree: also report which lines changed in this revision range ran')
     .option('--ssh-port <port>', 'host port (127.0.0.1) to try first for the SSH forward; taken ports fall back to free ones', positiveInt('--ssh-port', 65535));
 }
 
@@ -77,9 +91,10 @@ async function checkFetched(cacheDir: string, kernels: string[]): Promise<void> 
 }
 
 export async function runPaths(paths: string[], filters: string[], o: RunFlags): Promise<number> {
-  const kernels = await resolveKernelArgs(await loadCatalog(), { kernel: o.kernel, patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache });
+  const kernels = await resolveKernelArgs(await loadCatalog(), { kernel: o.kernel, patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache, coverage: o.coverage });
   // Bad scenarios are found before a kernel is built.
-  const loaded = await loadCases(paths, filters, kernels.names, { catalog: kernels.catalog });
+  const loaded = await loadCases(paths, filters, kernels.names, { catalog: kernels.catalog, arches: o.arch });
+  const coverage = o.coverage ? await coverageRequest(o, kernels, loaded) : undefined;
   const adhoc = new Set(kernels.adhoc.map((k) => k.name));
   await ensureAdhocKernels(kernels.adhoc, o.cache, stderrLogger(), { qemu: o.qemu });
   await checkFetched(o.cache, kernels.names.filter((n) => !adhoc.has(n)));
@@ -96,10 +111,12 @@ export async function runPaths(paths: string[], filters: string[], o: RunFlags):
     keys: keyPaths(o.cache),
     jobs: o.jobs,
     qemuBinary: o.qemu,
+    qemuBinaries: { arm64: o.qemuArm64 },
     log: stderrLogger(),
     version: harnessVersion(),
     firstSshPort: o.sshPort,
     symbols: o.symbols,
+    coverage,
   });
   const judged = baselines.length ? await judgeAgainst(baselines, run.dir) : 0;
   // A portable archive per distinct failure (size permitting), before the report names them.
@@ -151,6 +168,33 @@ async function judgeAgainst(baselines: string[], runDir: string): Promise<number
   return exitCode;
 }
 
+/**
+ * `--coverage`: the host tools are there (installed when missing), every
+ * case runs on a coverage build, and the changed lines of --patch files and
+ * --coverage-range are known before anything boots.
+ */
+async function coverageRequest(o: RunFlags, kernels: Awaited<ReturnType<typeof resolveKernelArgs>>, cases: { scenario: { kernel: string } }[]): Promise<{ changed?: ChangedLines }> {
+  if (o.coverageRange && !o.coverage) throw inputError('--coverage-range goes with --coverage');
+  if (!o.kernel.length) {
+    const names = [...new Set(cases.map((c) => c.scenario.kernel))];
+    throw inputError(`--coverage needs --kernel: a source kernel (e.g. source-7.2) or a kernel tree; the scenarios name ${names.join(', ')}`, 'e.g. `run --kernel source-7.2 --coverage scenarios/`');
+  }
+  const texts: string[] = [];
+  if (o.coverageRange) {
+    const tree = kernels.adhoc.find((k) => k.kind === 'tree' || (k.kind === 'coverage' && typeof k.def.source?.tree === 'string'));
+    const dir = tree && typeof tree.def.source?.tree === 'string' ? tree.def.source.tree : undefined;
+    if (!dir) throw inputError('--coverage-range needs --kernel PATH-to-a-git-tree (the range is read from that tree)');
+    if (!/^[\w./~^@{}-]+\.\.[\w./~^@{}-]+$/.test(o.coverageRange)) throw inputError(`--coverage-range ${o.coverageRange}: expected A..B (two revisions)`);
+    const r = await host('git', ['-C', dir, 'diff', '--no-color', '--no-ext-diff', '-U0', o.coverageRange]).catch((err) => {
+      throw inputError(`--coverage-range ${o.coverageRange}: git diff in ${dir} failed: ${describeError(err).split('\n')[0]}`);
+    });
+    texts.push(r.stdout);
+  }
+  if (o.patch.length) for (const p of await readPatchSeries(o.patch.map((f) => resolve(f)))) texts.push(p.content.toString('utf8'));
+  await ensureCoverageTools(stderrLogger());
+  return texts.length ? { changed: changedLines(texts) } : {};
+}
+
 export function registerRun(program: Command, setExit: (code: number) => void): void {
   runOptions(
     program
@@ -159,6 +203,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
       .argument('[paths...]', 'scenario files or folders (default: scenarios/)')
       .option('--quick', 'run the quick suite, scenarios/quick/: every ramdax code path of the default run with shared boots, in minutes (for patch validation)', false)
       .option('--filter <glob...>', 'run only cases whose id matches a glob', [])
+      .option('--arch <arch>', 'run only cases of this guest architecture (x86_64, arm64; repeatable)', collect, [] as string[])
       .option('--repeat <n>', 'samples per fio/bench step (overrides the scenario and step repeats:)', positiveInt('--repeat', 100))
       .option('--baseline <run-dir>', 'after the run, compare its metrics with this run folder (compare.tap in the run folder); a regression exits 1. Repeat it with runs of separate boots: the boot-to-boot noise is then measured, not assumed', collect, [] as string[]),
   ).action(async (paths: string[], o: RunFlags & { filter: string[]; quick: boolean }) => {

@@ -6,7 +6,8 @@ import { summarize } from './stats.js';
 /**
  * Pairs the metrics of two runs (pure). A metric is compared only when its case
  * id, the case's kernel (release and file hashes), command line, image hash,
- * accelerator, clock (host or icount) and machine shape, and the metric's
+ * accelerator, guest architecture (and arm64 device-tree carve-outs), clock
+ * (host or icount) and machine shape, and the metric's
  * name, unit and key are all identical.
  */
 export interface Compared {
@@ -39,6 +40,10 @@ export function caseIdentity(c: CaseResult): Record<string, unknown> {
     cmdline: c.cmdline,
     imageSha256: c.image?.sha256,
     accel: c.accel?.accel,
+    // Runs from before architectures existed were all x86_64.
+    arch: c.machine?.arch ?? 'x86_64',
+    // arm64 carve-outs are in the device tree, not on the command line.
+    deviceTreeEdits: c.dtb?.edits,
     // Instruction-counted time and host time measure different things (runs from before icount existed used host time).
     clock: c.machine?.icount === undefined ? 'host' : `icount shift=${c.machine.icount}`,
   };

@@ -5,10 +5,14 @@ import { esc, fmt, fmtMs } from './escape.js';
 import { accelLabel, charts, deltas, keyString, metricRows, type MetricRow } from './metrics.js';
 import { BOOT_PHASES, bootBarsSvg, groupedBarsSvg } from './svg.js';
 import { REPORT_CSS } from './style.js';
+import { coverageSection } from './coverage-section.js';
+import type { CoverageSummary } from '../coverage/report.js';
 
 export interface ReportInput {
   run: RunResult;
   baseline?: RunResult;
+  /** The run's coverage/summary.json (`run --coverage`). */
+  coverage?: CoverageSummary;
 }
 
 const badge = (s: Status | string) => `<span class="st st-${esc(s)}">${esc(s)}</span>`;
@@ -128,17 +132,18 @@ ${pairs.length ? `<table class="deltas"><thead><tr><th>case</th><th>metric</th><
 }
 
 /** The whole report: one self-contained HTML document (inline CSS and SVG, no scripts, no external resources). */
-export function renderReport({ run, baseline }: ReportInput): string {
+export function renderReport({ run, baseline, coverage }: ReportInput): string {
   const rows = metricRows(run);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ramdax-harness ${esc(run.runId)} (${esc(run.status)})</title><style>${REPORT_CSS}</style></head>
 <body>${header(run)}
-<nav><a href="#cases">cases</a> · <a href="#boot">boot times</a> · <a href="#perf">performance</a>${baseline ? ' · <a href="#baseline">baseline</a>' : ''} · <a href="#details">per case</a> · files: <a href="metrics.csv">metrics.csv</a>, <a href="metrics.json">metrics.json</a>, <a href="results.json">results.json</a></nav>
+<nav><a href="#cases">cases</a> · <a href="#boot">boot times</a> · <a href="#perf">performance</a>${baseline ? ' · <a href="#baseline">baseline</a>' : ''}${coverage ? ' · <a href="#coverage">coverage</a>' : ''} · <a href="#details">per case</a> · files: <a href="metrics.csv">metrics.csv</a>, <a href="metrics.json">metrics.json</a>, <a href="results.json">results.json</a></nav>
 ${casesTable(run)}
 ${bootSection(run)}
 ${perfSection(rows)}
 ${baseline ? baselineSection(run, rows, baseline) : ''}
+${coverageSection(coverage)}
 <section id="details"><h2>Per case</h2>${run.cases.map(caseDetails).join('\n')}</section>
 </body></html>
 `;

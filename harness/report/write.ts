@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CoverageSummary } from '../coverage/report.js';
 import { writeFileAtomic } from '../common/fs.js';
 import { lockRunDir } from '../results/run-lock.js';
 import { renderReport } from './html.js';
@@ -23,9 +25,10 @@ export async function writeReport(runDir: string, baselineDir?: string): Promise
   const rows = metricRows(run);
   const files = { html: join(runDir, 'report.html'), csv: join(runDir, 'metrics.csv'), json: join(runDir, 'metrics.json'), text: join(runDir, 'report.txt') };
   // Not while a run still writes the folder (its results.json would be half the story).
+  const coverage = await readFile(join(runDir, 'coverage', 'summary.json'), 'utf8').then((t) => JSON.parse(t) as CoverageSummary, () => undefined);
   const lock = await lockRunDir(runDir, 'report');
   try {
-    await writeFileAtomic(files.html, renderReport({ run, baseline }));
+    await writeFileAtomic(files.html, renderReport({ run, baseline, coverage }));
     await writeFileAtomic(files.csv, metricsCsv(rows));
     await writeFileAtomic(files.json, metricsJson(run, rows));
     await writeFileAtomic(files.text, renderText(run));

@@ -22,8 +22,8 @@ export interface PointResult {
   /** 1-based, in TAP order within the case. */
   id: number;
   name: string;
-  /** handover: a case sharing its boot left the device as it found it. */
-  kind: 'boot' | 'step' | 'handover' | 'shutdown';
+  /** handover: a case sharing its boot left the device as it found it; leakcheck: kmemleak's end-of-case scan (debug kernels). */
+  kind: 'boot' | 'step' | 'handover' | 'leakcheck' | 'shutdown';
   status: Status;
   reason?: string;
   durationMs: number;
@@ -92,7 +92,12 @@ export interface CaseResult {
   image?: { name: string; sha256: string; rootfs?: string };
   accel?: { accel: string; reason: string };
   /** The guest machine's shape; icount when guest time was counted in instructions (perf figures then follow the guest, not the host). */
-  machine?: { type: string; cpus: number; memoryBytes: number; icount?: number };
+  machine?: { arch?: string; type: string; cpus: number; memoryBytes: number; icount?: number };
+  /**
+   * arm64: the device tree the guest booted with (`-dtb`): QEMU's own tree
+   * plus the carve-outs as pmem-region nodes. `edits` is what the harness added.
+   */
+  dtb?: { sha256: string; path: string; dts: string; edits: string };
   cmdline?: string;
   qemuArgv?: string[];
   boot: BootTimes;

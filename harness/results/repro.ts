@@ -24,6 +24,8 @@ export interface ReproManifest {
   sshKey: string;
   /** The guest's host key as a known_hosts line (`ramdax-guest ssh-ed25519 ...`): repro.sh pins it. */
   knownHosts?: string;
+  /** arm64: the device tree the case booted, copied into the bundle (repro.sh boots this copy). */
+  dtb?: { file: string; sha256: string; edits: string };
 }
 
 /** For the interactive reproducer: the console multiplexed with the monitor (Ctrl-A X quits). */
@@ -38,13 +40,15 @@ export function interactiveArgv(argv: string[], sshPortVar: string, qmpSocket: s
 
 /** A shell script that boots the same VM by hand and says how to run the failing step (pure). */
 export function reproScript(m: ReproManifest, reproDir: string): string {
-  const argv = interactiveArgv(m.qemuArgv, '@PORT@', '@QMP@');
+  // The bundle's own copy of the device tree (the cache's may be gone or rebuilt).
+  const argv = interactiveArgv(m.qemuArgv, '@PORT@', '@QMP@').map((a, i, all) => (m.dtb && all[i - 1] === '-dtb' ? m.dtb.file : a));
   const args = argv.map((a) =>
     a.includes('@PORT@') || a.includes('@QMP@') ? `"${a.replace(/[$`"\\]/g, '\\$&').replace('@PORT@', '${PORT}').replace('@QMP@', '${QMP}')}"` : quote(a),
   );
   const checks = [
     ...Object.entries(m.kernel?.sha256 ?? {}).map(([f, h]) => ({ file: findArg(m.qemuArgv, f), sha: h })),
     ...(m.image ? [{ file: findArg(m.qemuArgv, 'rootfs.img'), sha: m.image.sha256 }] : []),
+    ...(m.dtb ? [{ file: m.dtb.file, sha: m.dtb.sha256 }] : []),
   ].filter((c) => c.file);
   // A RAM-file machine's overlay and RAM file are removed after the run: made again (empty) here.
   const overlay = m.qemuArgv.map((a) => /^file=(.*\/ramdax-machine-[^/,]+)\/root\.qcow2,/.exec(a)?.[1]).find((d) => d !== undefined);
@@ -57,14 +61,17 @@ export function reproScript(m: ReproManifest, reproDir: string): string {
     ? `ssh -i ${quote(m.sshKey)} -p "$PORT" -o HostKeyAlias=${HOST_ALIAS} -o UserKnownHostsFile=${quote(`${reproDir}/known_hosts`)} -o StrictHostKeyChecking=yes root@127.0.0.1`
     : `ssh -i ${quote(m.sshKey)} -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1`;
   const failing = m.failedPoint?.commands ?? [];
+  const dtbNote = m.dtb
+    ? ['', '# The device tree carries the carve-outs (guest.dts here is its source); the harness added:', ...m.dtb.edits.trim().split('\n').map((l) => `#   ${l}`)].join('\n')
+    : '';
   return `#!/usr/bin/env bash
 # Reproducer for case '${m.caseId}' of run ${m.runId}
 # kernel ${m.kernel?.release ?? '?'} (${m.kernel?.source ?? '?'}), ${m.qemuVersion ?? 'QEMU ?'}, accel ${m.accel?.accel ?? '?'}
 # harness ${m.harness.version} on node ${m.harness.node}
 # Failed: ${m.failedPoint ? `point ${m.failedPoint.id} '${m.failedPoint.name}' (${m.failedPoint.status}): ${(m.failedPoint.reason ?? '').replace(/\n/g, ' ')}` : 'see results.json'}
 #
-# Boots the same VM (same kernel, initrd, disks, command line; the root disk in
-# snapshot mode) with its console here. Ctrl-A X quits QEMU.
+# Boots the same VM (same kernel, initrd, ${m.dtb ? 'device tree (guest.dtb here), ' : ''}disks, command line; the root disk in
+# snapshot mode) with its console here. Ctrl-A X quits QEMU.${dtbNote}
 # Re-run the whole case instead with: npx ramdax-harness repro ${quote(reproDir)}
 set -euo pipefail
 PORT=\${PORT:-10022}
@@ -112,6 +119,12 @@ export async function writeRepro(o: { caseDir: string; result: CaseResult; run: 
   const failed = r.points.find((p) => p.status === 'fail' || p.status === 'error');
   const scenarioFile = join(dir, 'scenario.yaml');
   await copyFile(o.scenario.file, scenarioFile);
+  let dtb: ReproManifest['dtb'];
+  if (r.dtb) {
+    dtb = { file: join(dir, 'guest.dtb'), sha256: r.dtb.sha256, edits: r.dtb.edits };
+    await copyFile(r.dtb.path, dtb.file);
+    await copyFile(r.dtb.dts, join(dir, 'guest.dts')).catch(() => undefined);
+  }
   const m: ReproManifest = {
     caseId: r.id,
     runId: o.run.runId,
@@ -127,6 +140,7 @@ export async function writeRepro(o: { caseDir: string; result: CaseResult; run: 
     harness: o.run.harness,
     sshKey: o.sshKey,
     knownHosts: o.hostPub ? knownHostsLine(await readFile(o.hostPub, 'utf8')) : undefined,
+    ...(dtb ? { dtb } : {}),
   };
   if (m.knownHosts) await writeFile(join(dir, 'known_hosts'), `${m.knownHosts}\n`);
   await writeFile(join(dir, 'case.json'), `${JSON.stringify(m, null, 2)}\n`);

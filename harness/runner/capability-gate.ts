@@ -13,9 +13,11 @@ export function stepNeeds(step: Pick<Step, 'kind' | 'params'>): OptionName[] {
   const p = (step.params ?? {}) as Record<string, unknown>;
   switch (step.kind) {
     case 'ramdax':
-      return p.driver === 'nd_e820' ? [] : ['RAMDAX'];
+      return p.driver === 'nd_e820' ? [] : p.driver === 'of_pmem' ? ['OF_PMEM'] : ['RAMDAX'];
     case 'namespace':
       return p.mode === 'devdax' ? ['DEV_DAX'] : [];
+    case 'race':
+      return p.mode === 'devdax' ? ['RAMDAX', 'DEV_DAX'] : ['RAMDAX'];
     case 'devdax-io':
       return ['DEV_DAX'];
     case 'mount':

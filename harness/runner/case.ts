@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describeError, HarnessError } from '../common/errors.js';
 import type { CaseResult, PointResult, Status } from '../results/model.js';
@@ -8,13 +8,15 @@ import { symbolizeCase } from '../results/symbolize-case.js';
 import type { PlannedCase, Reporter } from '../reporters/reporter.js';
 import type { Scenario } from '../scenario/load.js';
 import { BootFailure } from './boot.js';
-import { deviceState } from './guest-state.js';
+import { deviceState, readDmesg } from './guest-state.js';
 import { machineRecord, prepareBoot, startMachine, type BootProgress, type Machine, type MachineEnv } from './machine.js';
 import { handOver, shutdownMachine } from './shutdown.js';
+import { hasKmemleak, kmemleakPoint } from './kmemleak.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
 import { Expectations } from './expect.js';
 import { KnownBad, pickEntry, type KernelFacts } from './known-bad.js';
+import { markLost } from '../coverage/collect.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
 import { isConsoleOnly, runConsoleCase } from './console-case.js';
 import { currentKernel, kernelIdentity, type KernelArtifact } from '../setup/artifacts.js';
@@ -104,6 +106,7 @@ export async function runBootGroup(
       try {
         const inputs = await prepareBoot(s, env);
         describeBoot(result, inputs, s.machine);
+        await keepDtb(result, inputs, dir, env.store.dir);
         m = await startMachine(s, inputs, { bootId: c.id, name: `ramdax-harness:${env.store.run.runId}:${c.id}`, consoleFile: join(dir, 'console.log'), env, teardown, progress });
         Object.assign(result, { boot: progress.boot, qemuArgv: progress.argv, sshPort: progress.port, bootId: c.id });
         const fb = progress.failedBoots;
@@ -129,6 +132,7 @@ export async function runBootGroup(
           details: { ...progress.boot, ...(bf ? { consoleTail: bf.consoleTail } : {}), ...(err instanceof HarnessError && err.hint ? { hint: err.hint } : {}) },
         });
         await markRest(s, 0, emit, 'miss', env.interrupt.aborted ? 'run interrupted' : `boot ${status === 'fail' ? 'failed' : 'errored'}`);
+        if (env.coverage) await markLost(dir, `boot ${status === 'fail' ? 'failed' : 'errored'}: no counters`);
         await teardown.run();
         m = undefined;
         await done(c, await close());
@@ -136,6 +140,7 @@ export async function runBootGroup(
       }
     } else {
       describeBoot(result, m.inputs, s.machine);
+      await keepDtb(result, m.inputs, dir, env.store.dir);
       Object.assign(result, { qemuArgv: m.progress.argv, sshPort: m.port, bootId: m.bootId });
       result.files.console = relative(env.store.dir, join(env.store.caseDir(m.bootId), 'console.log'));
       await emit({ name: `boot (shared with ${m.bootId})`, kind: 'boot', status: 'pass', durationMs: 0, details: { sharedBoot: m.bootId } });
@@ -145,13 +150,24 @@ export async function runBootGroup(
     const before = next ? await deviceState(m.session) : undefined;
     const outcome = await runSteps(m, s, dir, emit, env);
     const dmesgFile = join(dir, 'dmesg.txt');
-    if (next && outcome.completed && !outcome.guestGone && !env.interrupt.aborted) {
-      if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log })) {
+    // Debug kernels: kmemleak is scanned at the end of every case; a leak fails the case like a WARN.
+    let leakFree = true;
+    if (!outcome.guestGone && m.vm.running && !env.interrupt.aborted) {
+      m.kmemleak ??= await hasKmemleak(m.session);
+      if (m.kmemleak) {
+        leakFree = await kmemleakPoint(m.session, emit, s.timeouts.step);
+        // The scan's own "N new suspected memory leaks" line is not news for the next case's first step.
+        const st = await readDmesg(m.session);
+        if (st) m.dmesgSeen = st.lines.length;
+      }
+    }
+    if (next && outcome.completed && leakFree && !outcome.guestGone && !env.interrupt.aborted) {
+      if (await handOver(m, before, { dmesgFile, next: next.id, emit, log: env.log, coverageDir: env.coverage ? dir : undefined })) {
         await done(c, await close());
         continue;
       }
     }
-    await shutdownMachine(m, { dmesgFile, guestGone: outcome.guestGone, emit, teardown: teardown!, log: env.log });
+    await shutdownMachine(m, { dmesgFile, guestGone: outcome.guestGone, emit, teardown: teardown!, log: env.log, coverageDir: env.coverage ? dir : undefined });
     result.stop = m.progress.stop;
     m = undefined;
     await done(c, await close());
@@ -171,6 +187,17 @@ function newResult(c: Case, runDir: string, dir: string): CaseResult {
     points: [],
     files: { console: rel(join(dir, 'console.log')), dmesg: rel(join(dir, 'dmesg.txt')), commands: rel(join(dir, 'commands.log')) },
   };
+}
+
+/** arm64: the case folder keeps the device tree it booted (guest.dtb, and guest.dts to read). */
+async function keepDtb(result: CaseResult, inputs: Machine['inputs'], dir: string, runDir: string): Promise<void> {
+  const d = inputs.dtb;
+  if (!d) return;
+  result.dtb = { sha256: d.sha256, path: d.path, dts: d.dts, edits: d.edits };
+  await copyFile(d.path, join(dir, 'guest.dtb'));
+  await copyFile(d.dts, join(dir, 'guest.dts'));
+  result.files.dtb = relative(runDir, join(dir, 'guest.dtb'));
+  result.files.dts = relative(runDir, join(dir, 'guest.dts'));
 }
 
 function describeBoot(result: CaseResult, inputs: Machine['inputs'], machine: Scenario['machine']): void {

@@ -83,6 +83,8 @@ export async function runConsoleCase(
   let boot: Omit<PointResult, 'id'>;
   let shutdown: Omit<PointResult, 'id'> | undefined;
   try {
+    // The probe initramfs carries the host's busybox and the console is ttyS0: x86_64 guests only.
+    if (s.machine.type === 'virt') throw new Error(`console-only boot verification is x86_64 only: kernel ${kernel.release} cannot reach SSH (${sshGap(caps) ?? '?'})`);
     const initrd = await ensureProbeInitramfs(env.cacheDir);
     const spec = await consoleVmSpec({ qemu: env.qemuBinary, vmlinuz: kernel.vmlinuz, initrd, cmdline, memoryBytes: s.machine.memory, cpus: s.machine.cpus, machine: s.machine.type, name: o.name, icount: s.machine.icount });
     socket = spec.qmpSocket;

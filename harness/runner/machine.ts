@@ -20,15 +20,28 @@ import { machineFiles, type MachineFiles } from './machine-files.js';
 import type { Teardown } from './teardown.js';
 import { createScratchDisks, removeScratchDisks } from '../perf/scratch-disks.js';
 import type { Disk } from '../vm/qemu-args.js';
+import { defaultQemuBinary, type Arch } from '../common/arch.js';
+import { ensureDtb, type DtbArtifact } from '../vm/dtb.js';
+import { planDtb } from '../vm/dtb-plan.js';
 
 export interface MachineEnv {
   cacheDir: string;
   keys: KeyPaths;
+  /** The x86_64 system emulator (`--qemu`). */
   qemuBinary: string;
+  /** Emulators of other guest architectures (`--qemu-arm64`); default qemu-system-aarch64. */
+  qemuBinaries?: Partial<Record<Arch, string>>;
   log: Logger;
   interrupt: AbortSignal;
   /** Try this host port first for the first VM's SSH forward (then free ones). */
   firstSshPort?: number;
+  /** `run --coverage`: save the guest's gcov counters before every power-off, reboot and shared-boot hand-over (harness/coverage/). */
+  coverage?: boolean;
+}
+
+/** The QEMU system emulator for a guest architecture. */
+export function qemuFor(env: Pick<MachineEnv, 'qemuBinary' | 'qemuBinaries'>, arch: Arch): string {
+  return arch === 'x86_64' ? env.qemuBinary : env.qemuBinaries?.[arch] ?? defaultQemuBinary(arch);
 }
 
 /** What a boot is made of, resolved before QEMU starts. */
@@ -38,6 +51,9 @@ export interface BootInputs {
   accel: { accel: 'kvm' | 'tcg'; reason: string };
   cmdline: string;
   noReboot: boolean;
+  qemu: string;
+  /** arm64: the device tree with the carve-outs as pmem-region nodes. */
+  dtb?: DtbArtifact;
 }
 
 export interface FailedBoot {
@@ -73,27 +89,43 @@ export interface Machine {
   consoleFile: string;
   dmesgSeen: number;
   taint?: number;
+  /** The kernel has kmemleak (/sys/kernel/debug/kmemleak): scanned at the end of every case. */
+  kmemleak?: boolean;
 }
 
 const PORT_RETRIES = 3;
 
 /** The machine as a case records it: compare pairs runs only on the same shape and clock. */
 export function machineRecord(m: Scenario['machine']): NonNullable<CaseResult['machine']> {
-  return { type: m.type, cpus: m.cpus, memoryBytes: m.memory, ...(m.icount !== undefined ? { icount: m.icount } : {}) };
+  return { arch: m.arch, type: m.type, cpus: m.cpus, memoryBytes: m.memory, ...(m.icount !== undefined ? { icount: m.icount } : {}) };
 }
 
 export async function prepareBoot(s: Scenario, env: MachineEnv): Promise<BootInputs> {
-  const kernel = await currentKernel(env.cacheDir, s.kernel);
-  const image = await currentImage(env.cacheDir, s.image);
+  const arch = s.machine.arch;
+  const kernel = await currentKernel(env.cacheDir, s.kernel, arch);
+  const image = await currentImage(env.cacheDir, s.image, arch);
   const noReboot = !needsReset(s);
-  const cmdline = [...baseCmdline({ initrd: !!kernel.initrd, noReboot }), ...s.memmap.map(formatMemmapArg), ...s.cmdline].join(' ');
-  return { kernel, image, accel: await chooseAccel(s, kernel.vmlinuz, env.qemuBinary), cmdline, noReboot };
+  const qemu = qemuFor(env, arch);
+  const accel = await chooseAccel(s, kernel.vmlinuz, qemu);
+  // x86: carve-outs are memmap= arguments. arm64 has no memmap=: they are in the device tree.
+  const carveArgs = arch === 'x86_64' ? s.memmap.map(formatMemmapArg) : [];
+  const cmdline = [...baseCmdline({ initrd: !!kernel.initrd, noReboot, arch }), ...carveArgs, ...s.cmdline].join(' ');
+  const dtb =
+    arch === 'arm64'
+      ? await ensureDtb({
+          cacheDir: env.cacheDir,
+          qemu,
+          machine: { machine: s.machine.type, accel: accel.accel, cpus: s.machine.cpus, memoryBytes: s.machine.memory, numa: s.machine.numa, icount: s.machine.icount },
+          plan: planDtb(s.memmap, s.machine.memory, s.machine.carveOut).plan,
+        })
+      : undefined;
+  return { kernel, image, accel, cmdline, noReboot, qemu, dtb };
 }
 
 async function chooseAccel(s: Scenario, vmlinuz: string, qemu: string): Promise<BootInputs['accel']> {
   // Instruction counting exists only in TCG: no KVM probe boot is needed.
   if (s.machine.icount !== undefined) return { accel: 'tcg', reason: `machine.icount: ${s.machine.icount} (guest time counted in instructions)` };
-  const accel = await resolveAccel(vmlinuz, qemu);
+  const accel = await resolveAccel(vmlinuz, qemu, s.machine.arch);
   if (s.machine.accel === 'kvm' && accel.accel !== 'kvm') throw new HarnessError('infra', `scenario requires KVM: ${accel.reason}`);
   return { accel: s.machine.accel === 'tcg' ? 'tcg' : accel.accel, reason: accel.reason };
 }
@@ -101,7 +133,8 @@ async function chooseAccel(s: Scenario, vmlinuz: string, qemu: string): Promise<
 export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env: MachineEnv, port: number, name: string, scratch: Disk[] = []): VmSpec {
   const { kernel } = inputs;
   return {
-    binary: env.qemuBinary,
+    binary: inputs.qemu,
+    arch: s.machine.arch,
     machine: s.machine.type,
     accel: inputs.accel.accel,
     cpus: s.machine.cpus,
@@ -109,6 +142,7 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
     kernel: kernel.vmlinuz,
     initrd: kernel.initrd,
     cmdline: inputs.cmdline,
+    dtb: inputs.dtb?.path,
     disks: [
       files.root,
       ...(kernel.modulesDisk ? [{ path: kernel.modulesDisk, format: 'raw' as const, readonly: true }] : []),

@@ -15,6 +15,10 @@ import { TapReporter } from '../reporters/tap.js';
 import type { KeyPaths } from '../setup/keys.js';
 import { killAllVmsSync } from '../vm/qemu.js';
 import { startVmLifecycle } from '../vm/lifecycle.js';
+import type { ChangedLines } from '../coverage/patch-lines.js';
+import { finishCoverage } from '../coverage/run-end.js';
+import type { Arch } from '../common/arch.js';
+import { qemuFor } from './machine.js';
 
 export interface RunOptions {
   cases: Case[];
@@ -23,6 +27,8 @@ export interface RunOptions {
   keys: KeyPaths;
   jobs: number;
   qemuBinary: string;
+  /** Emulators for other guest architectures (default qemu-system-aarch64 for arm64). */
+  qemuBinaries?: Partial<Record<Arch, string>>;
   log: Logger;
   /** Extra reporters besides TAP on stdout and in the run folder. */
   reporters?: Reporter[];
@@ -31,6 +37,8 @@ export interface RunOptions {
   firstSshPort?: number;
   /** Fetch missing debug symbols (Debian -dbg) to symbolize kernel traces. */
   symbols?: boolean;
+  /** `run --coverage`: collect gcov counters per case and write results/<run>/coverage/ (with `changed`: patch coverage too). */
+  coverage?: { changed?: ChangedLines };
 }
 
 export function newRunId(now = new Date()): string {
@@ -40,7 +48,12 @@ export function newRunId(now = new Date()): string {
 /** Run cases, stream TAP, keep results on disk as they finish; returns the exit status. */
 export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue; run: RunResult }> {
   await startVmLifecycle(o.cacheDir, o.log);
-  const qemu = await execa(o.qemuBinary, ['--version'], { reject: false }).then((r) => String(r.stdout).split('\n')[0]);
+  // The emulator of each architecture the run boots (one version line; they are one package on Debian).
+  const arches = o.cases.length ? [...new Set(o.cases.map((c) => c.scenario.machine.arch))] : (['x86_64'] as Arch[]);
+  const versions = await Promise.all(
+    arches.map((a) => execa(qemuFor(o, a), ['--version'], { reject: false }).then((r) => (r.exitCode === 0 ? String(r.stdout).split('\n')[0] : `${qemuFor(o, a)}: not runnable`))),
+  );
+  const qemu = [...new Set(versions)].join('; ');
   const store = await ResultStore.create(o.resultsRoot, {
     runId: newRunId(),
     startedAt: new Date().toISOString(),
@@ -56,10 +69,11 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   const tapFile = createWriteStream(join(store.dir, 'results.tap'));
   tapFile.on('error', (err) => (store.writeError ??= new Error(`cannot write results.tap: ${err.message}`)));
   const write = o.stdout ?? ((t: string) => process.stdout.write(t));
-  const tap = new TapReporter((t) => {
+  const tapOut = (t: string) => {
     write(t);
     tapFile.write(t);
-  });
+  };
+  const tap = new TapReporter(tapOut);
   const reporter = new Multiplexer([tap, ...(o.reporters ?? [])], (m) => o.log.warn(m));
   const planned: PlannedCase[] = o.cases.map((c) => ({ id: c.id, scenario: c.scenario.name, steps: c.scenario.steps.length }));
   o.log.info(`run ${store.run.runId}: ${o.cases.length} case(s), results in ${store.dir}`);
@@ -78,7 +92,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   process.on('exit', killAllVmsSync);
 
   await reporter.onRunBegin(store.run, planned);
-  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols };
+  const env: CaseEnv = { store, reporter, cacheDir: o.cacheDir, keys: o.keys, qemuBinary: o.qemuBinary, qemuBinaries: o.qemuBinaries, log: o.log, interrupt: interrupt.signal, firstSshPort: o.firstSshPort, symbols: o.symbols, coverage: !!o.coverage };
   const limit = pLimit(Math.max(1, o.jobs));
   const index = new Map(o.cases.map((c, i) => [c, planned[i]!]));
   const done = async (c: Case, result: CaseResult) => {
@@ -116,6 +130,7 @@ export async function runCases(o: RunOptions): Promise<{ exitCode: ExitCodeValue
   store.run.host.loadavgAfter = loadavg();
   store.run.status = interrupt.signal.aborted ? 'interrupted' : worstCase(statuses);
   await store.flush();
+  if (o.coverage) await finishCoverage(store.run, { log: o.log, changed: o.coverage.changed, tap: tapOut });
   await reporter.onRunEnd(store.run);
   await new Promise<void>((r) => tapFile.end(r));
   await store.close();

@@ -5,6 +5,7 @@ import { deviceState, readDmesg } from './guest-state.js';
 import type { Machine } from './machine.js';
 import type { Emit } from './steps.js';
 import type { Teardown } from './teardown.js';
+import { collectCoverage, markLost } from '../coverage/collect.js';
 
 async function saveDmesg(m: Machine, file: string, log: Logger): Promise<void> {
   const all = (await readDmesg(m.session))?.lines;
@@ -16,16 +17,20 @@ async function saveDmesg(m: Machine, file: string, log: Logger): Promise<void> {
  * emit the shutdown point: a kernel report during shutdown fails it, a QEMU
  * that had to be killed makes it an error.
  */
-export async function shutdownMachine(m: Machine, o: { dmesgFile: string; guestGone: boolean; emit: Emit; teardown: Teardown; log: Logger }): Promise<void> {
+export async function shutdownMachine(m: Machine, o: { dmesgFile: string; guestGone: boolean; emit: Emit; teardown: Teardown; log: Logger; coverageDir?: string }): Promise<void> {
   const t0 = Date.now();
   const consoleFrom = m.vm.console.lineCount;
   if (m.vm.running && !m.session.closed && !o.guestGone) {
     await saveDmesg(m, o.dmesgFile, o.log);
+    if (o.coverageDir) await collectCoverage(m.session, o.coverageDir, 'before power-off', m.inputs.kernel);
+  } else if (o.coverageDir) {
+    await markLost(o.coverageDir, 'the guest was gone (panic, hang or QEMU exit) before power-off: the counters since the last collection are lost');
     await m.session.exec('sync; echo o > /proc/sysrq-trigger', { timeoutMs: 5000 }).catch(() => undefined);
   }
   await o.teardown.run();
   m.vm.killNow();
-  const late = findFindings(m.vm.console.linesFrom(consoleFrom).map((l) => l.text));
+  // A kmemleak line here is the echo of the end-of-case scan, which has its own point already.
+  const late = findFindings(m.vm.console.linesFrom(consoleFrom).map((l) => l.text)).filter((f) => !(m.kmemleak && f.type === 'kmemleak'));
   const stop = m.progress.stop;
   const clean = stop === 'exited' || stop === 'qmp-quit';
   await o.emit({
@@ -44,9 +49,11 @@ export async function shutdownMachine(m: Machine, o: { dmesgFile: string; guestG
  * found it (no namespaces it made, nothing mounted). Emits that check as a
  * point; returns whether the next case may use this guest.
  */
-export async function handOver(m: Machine, before: string | undefined, o: { dmesgFile: string; next: string; emit: Emit; log: Logger }): Promise<boolean> {
+export async function handOver(m: Machine, before: string | undefined, o: { dmesgFile: string; next: string; emit: Emit; log: Logger; coverageDir?: string }): Promise<boolean> {
   const t0 = Date.now();
   await saveDmesg(m, o.dmesgFile, o.log);
+  // Each case's own counters: saved and reset before the next case on this boot.
+  if (o.coverageDir) await collectCoverage(m.session, o.coverageDir, 'end of case (shared boot)', m.inputs.kernel);
   const after = m.vm.running ? await deviceState(m.session) : undefined;
   const same = before !== undefined && after !== undefined && before === after;
   await o.emit({

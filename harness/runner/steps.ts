@@ -14,6 +14,8 @@ import { formatCommand, mergeFindings, readDmesg, responsive, unlessGone } from 
 import { kexecLoadScript, powerCycle, type Machine, type MachineEnv } from './machine.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
+import { collectCoverage } from '../coverage/collect.js';
+import { planDtb } from '../vm/dtb-plan.js';
 
 export type Emit = (p: Omit<PointResult, 'id'>) => Promise<void>;
 
@@ -51,6 +53,8 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
       throw err instanceof BootFailure && err.status === 'fail' ? new StepFailure(`the guest did not come back: ${err.message}`) : err;
     });
   const rebootOnce = async (timeoutMs: number, method: RebootMethod) => {
+    // gcov counters live in guest RAM: saved before any kind of reboot ends it.
+    if (env.coverage) await collectCoverage(m.session, caseDir, `before ${method} reboot`, m.inputs.kernel);
     if (method === 'power-cycle') {
       const t = await powerCycle(m, s, env, timeoutMs);
       rebooted = true;
@@ -72,7 +76,20 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
   };
   const k = m.inputs.kernel;
   const caps = capabilitiesOf(k);
-  const ctxBase = { guest, reboot, env: s.env, repeats: s.repeats, namespaces: new Map(), carveOuts: s.carveOuts, kernel: { release: k.release, ramdax: k.ramdax }, integrity: {} };
+  const arm64 = s.machine.arch === 'arm64';
+  const ctxBase = {
+    guest,
+    reboot,
+    env: s.env,
+    repeats: s.repeats,
+    namespaces: new Map(),
+    memo: new Map<string, unknown>(),
+    carveOuts: s.carveOuts,
+    arch: s.machine.arch,
+    ...(arm64 ? { pmemNodes: planDtb(s.memmap, s.machine.memory).plan.nodes } : {}),
+    kernel: { release: k.release, ramdax: k.ramdax },
+    integrity: {},
+  };
   if (m.taint === undefined) {
     const initial = await readDmesg(m.session);
     m.dmesgSeen = initial?.lines.length ?? 0;
@@ -96,8 +113,10 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     const vmBefore = m.vm;
     const t0 = Date.now();
     let point: Omit<PointResult, 'id'>;
+    let skipRest = false;
     try {
       const out = await kind.run(ctx, step.params);
+      skipRest = out.skipRest === true;
       const durationMs = Date.now() - t0;
       point = { name: step.name, kind: 'step', status: out.status, reason: out.reason, durationMs, commands: out.commands, details: out.details, subtap: out.subtap, metrics: stepMetrics(step, durationMs, out.metrics) };
     } catch (err) {
@@ -122,12 +141,6 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
     const state = m.vm.running && !guestHung ? await readDmesg(m.session) : undefined;
     const added = state ? state.lines.slice(m.dmesgSeen) : [];
     if (state) m.dmesgSeen = state.lines.length;
-    // A taint change with no report in the log (a forced module, a machine check...) still fails the step.
-    if (state && m.taint !== undefined && state.taint !== m.taint && point.status === 'pass') {
-      point.status = 'fail';
-      point.reason = `kernel taint changed from ${m.taint} to ${state.taint} (${taintFlags(state.taint & ~m.taint)})`;
-    }
-    if (state) m.taint = state.taint;
     // A power cycle replaces QEMU: the old one's tail and all of the new one's console count.
     const consoleLines = [...vmBefore.console.linesFrom(consoleFrom), ...(m.vm === vmBefore ? [] : m.vm.console.linesFrom(0))];
     const findings = mergeFindings(findFindings(added), findFindings(consoleLines.map((l) => l.text)));
@@ -138,6 +151,12 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
         point.status = 'fail';
       }
     }
+    // A taint change with no report in the log (a forced module, a machine check...) still fails the step.
+    if (state && m.taint !== undefined && state.taint !== m.taint && point.status === 'pass') {
+      point.status = 'fail';
+      point.reason = `kernel taint changed from ${m.taint} to ${state.taint} (${taintFlags(state.taint & ~m.taint)})`;
+    }
+    if (state) m.taint = state.taint;
     if (added.length) point.dmesg = added;
     await emit(point);
     if (!m.vm.running || guestHung || (point.status === 'error' && m.session.closed)) {
@@ -153,7 +172,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
       await markRest(s, i + 1, emit, 'miss', `step ${i + 1} (${step.name}) ${point.status === 'fail' ? 'failed' : 'errored'}`);
       return { completed: false, guestGone: false };
     }
-    if (point.status === 'skip' && step.kind === 'ramdax') {
+    if (point.status === 'skip' && skipRest) {
       await markRest(s, i + 1, emit, 'skip', point.reason ?? 'ramdax unavailable');
       return { completed: true, guestGone: false };
     }

@@ -14,8 +14,13 @@ import { Timeout } from './types.js';
 import { Expect, ScenarioHead } from './schema.js';
 import { YamlSource } from './yaml-source.js';
 import { InputFileError, statInput } from './read-input.js';
+import { defaultImageFor, defaultKernelFor } from '../common/arch.js';
+import { kernelArch } from '../catalog/schema.js';
+import { planDtb } from '../vm/dtb-plan.js';
 
-export interface Scenario extends Omit<ScenarioHead, 'steps' | 'memmap' | 'matrix' | 'exclude'> {
+export interface Scenario extends Omit<ScenarioHead, 'steps' | 'memmap' | 'matrix' | 'exclude' | 'kernel' | 'image'> {
+  kernel: string;
+  image: string;
   /** The case id: the name, plus `[axis=label,...]` for matrix cases. */
   id: string;
   /** Axis labels of this case (empty without a matrix). */
@@ -91,14 +96,22 @@ export function checkScenarioCases(src: YamlSource, catalog: Catalog): Scenario[
 }
 
 function checkOne(src: YamlSource, raw: unknown, catalog: Catalog): Omit<Scenario, 'id' | 'axes' | 'env'> {
-  const head = src.validate(ScenarioHead, raw);
+  const parsed = src.validate(ScenarioHead, raw);
+  const arch = parsed.machine.arch;
+  const head = { ...parsed, kernel: parsed.kernel ?? defaultKernelFor(arch), image: parsed.image ?? defaultImageFor(arch) };
   const problems: Problem[] = [];
 
-  if (!catalog.kernels.has(head.kernel)) {
+  const kdef = catalog.kernels.get(head.kernel);
+  if (!kdef) {
     problems.push({ pos: src.posOf(['kernel']), message: `unknown kernel '${head.kernel}' (defined in kernels/: ${[...catalog.kernels.keys()].join(', ') || 'none'})` });
+  } else if (kernelArch(kdef) !== arch) {
+    problems.push({ pos: src.posOf(parsed.kernel ? ['kernel'] : ['machine']), message: `kernel '${head.kernel}' is an ${kernelArch(kdef)} kernel and this scenario's machine is ${arch} (machine: { arch: ${kernelArch(kdef)} }, or an ${arch} kernel)` });
   }
-  if (!catalog.images.has(head.image)) {
+  const idef = catalog.images.get(head.image);
+  if (!idef) {
     problems.push({ pos: src.posOf(['image']), message: `unknown image '${head.image}' (defined in images/: ${[...catalog.images.keys()].join(', ') || 'none'})` });
+  } else if ((idef.arch ?? 'x86_64') !== arch) {
+    problems.push({ pos: src.posOf(parsed.image ? ['image'] : ['machine']), message: `image '${head.image}' is an ${idef.arch ?? 'x86_64'} image and this scenario's machine is ${arch}` });
   }
 
   const memmapTexts = head.memmap === undefined ? [] : typeof head.memmap === 'string' ? [head.memmap] : head.memmap;
@@ -120,12 +133,18 @@ function checkOne(src: YamlSource, raw: unknown, catalog: Catalog): Omit<Scenari
     problems.push({ pos: src.posOf(['memmap']), message: `${carveOuts.length} carve-outs, more than ${MAX_CARVE_OUTS} (the kernel's e820 table has 128 entries; KASLR avoids only the first 4 ranges)` });
     throw new InputError(problems);
   }
-  const cmdlineBytes = Buffer.byteLength([...baseCmdline({ initrd: true, noReboot: true }), ...memmap.map(formatMemmapArg), ...head.cmdline].join(' '));
+  // arm64 carve-outs are in the device tree, not on the command line.
+  const cmdlineBytes = Buffer.byteLength([...baseCmdline({ initrd: true, noReboot: true, arch }), ...(arch === 'x86_64' ? memmap.map(formatMemmapArg) : []), ...head.cmdline].join(' '));
   if (cmdlineBytes > MAX_CMDLINE_BYTES) {
     problems.push({ pos: src.posOf(head.cmdline.length ? ['cmdline'] : ['memmap']), message: `the kernel command line would be ${cmdlineBytes} bytes with the harness's own arguments; x86 keeps at most ${MAX_CMDLINE_BYTES} (COMMAND_LINE_SIZE 2048) and cuts the rest without a word` });
   }
+  const memmapPos = (arg: number | undefined) => src.posOf(typeof head.memmap === 'string' || arg === undefined ? ['memmap'] : ['memmap', arg]);
   const overlap = findOverlap(memmap);
-  if (overlap) problems.push({ pos: src.posOf(typeof head.memmap === 'string' ? ['memmap'] : ['memmap', overlap.arg]), message: overlap.message });
+  if (overlap) problems.push({ pos: memmapPos(overlap.arg), message: overlap.message });
+  if (arch === 'arm64' && memmap.length === memmapTexts.length && !overlap) {
+    // Carve-outs become pmem-region nodes and RAM taken away through /chosen (vm/dtb-plan.ts).
+    for (const p of planDtb(memmap, head.machine.memory, head.machine.carveOut).problems) problems.push({ pos: memmapPos(p.arg), message: p.message });
+  }
   for (const [i, arg] of head.cmdline.entries()) {
     if (/^memmap=/.test(arg)) problems.push({ pos: src.posOf(['cmdline', i]), message: 'put carve-outs in memmap:, not cmdline:, so the harness can check them' });
   }
@@ -139,9 +158,22 @@ function checkOne(src: YamlSource, raw: unknown, catalog: Catalog): Omit<Scenari
     if (step && STEP_KINDS.get(step.kind)!.reboots?.(step.params).includes('power-cycle') && !head.machine.ramFile) {
       problems.push({ pos: src.posOf(['steps', index]), message: 'a power-cycle reboot needs `machine: { ramFile: true }` (guest RAM in a host file), or the carve-out is lost with QEMU' });
     }
+    if (step?.kind === 'ramdax') {
+      const rp = step.params as { driver: string; expect: { bind: string } };
+      if (arch === 'arm64' && rp.driver === 'nd_e820') problems.push({ pos: src.posOf(['steps', index, 'ramdax', 'driver']), message: 'nd_e820 binds the x86 e820_pmem device; on arm64 the label-less control is of_pmem' });
+      if (arch === 'x86_64' && rp.driver === 'of_pmem') problems.push({ pos: src.posOf(['steps', index, 'ramdax', 'driver']), message: 'of_pmem binds device-tree pmem-region nodes: it needs machine: { arch: arm64 } (the x86 control is nd_e820)' });
+      if (arch === 'x86_64' && rp.expect.bind === 'fail') problems.push({ pos: src.posOf(['steps', index, 'ramdax', 'expect', 'bind']), message: 'expect.bind: fail is implemented for the device-tree path (machine: { arch: arm64 })' });
+    }
+    if (step?.kind === 'reboot' && (step.params as { method?: string }).method === 'kexec' && arch === 'arm64') {
+      problems.push({ pos: src.posOf(['steps', index]), message: "a kexec reboot is x86_64 only: on arm64 kexec_file_load builds the next kernel's device tree without /chosen/linux,usable-memory-range, so the carve-outs would come back as System RAM" });
+    }
   });
 
   if (problems.length) throw new InputError(problems);
+  if (arch === 'arm64') {
+    // The device-tree path binds pmem-region devices, not e820_pmem: say so in the default title.
+    for (const st of steps) if (st.kind === 'ramdax' && st.name.startsWith('bind e820_pmem ')) st.name = st.name.replace('bind e820_pmem ', 'bind pmem-region nodes ');
+  }
   const { steps: _s, memmap: _m, matrix: _x, exclude: _e, ...rest } = head;
   return { ...rest, file: src.file, memmap, carveOuts, steps };
 }

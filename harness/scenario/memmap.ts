@@ -49,8 +49,14 @@ export function formatMemmapArg(arg: MemmapArg): string {
   return `memmap=${arg.map((c) => `${formatSize(c.size)}!${formatSize(c.start)}`).join(',')}`;
 }
 
-/** Guest-physical RAM ranges QEMU's x86 machines give a guest with `memory` bytes. */
-export function guestRamRanges(memory: number, machine: 'pc' | 'q35'): { start: number; end: number }[] {
+export type MachineType = 'pc' | 'q35' | 'virt';
+
+/** Where QEMU's arm `virt` machine puts guest RAM: one block from 1 GiB up. */
+export const VIRT_RAM_BASE = 0x4000_0000;
+
+/** Guest-physical RAM ranges QEMU's machines give a guest with `memory` bytes. */
+export function guestRamRanges(memory: number, machine: MachineType): { start: number; end: number }[] {
+  if (machine === 'virt') return [{ start: VIRT_RAM_BASE, end: VIRT_RAM_BASE + memory }];
   const G4 = 4 * 1024 ** 3;
   // QEMU keeps RAM below the PCI hole; with gigabyte alignment (the default of
   // both machines since 2.x) the low part ends at 3 GiB (pc) or 2 GiB (q35)
@@ -65,7 +71,7 @@ export function guestRamRanges(memory: number, machine: 'pc' | 'q35'): { start: 
 }
 
 /** Why a carve-out is not backed by guest RAM, or undefined when it is. */
-export function unbackedReason(c: CarveOut, memory: number, machine: 'pc' | 'q35'): string | undefined {
+export function unbackedReason(c: CarveOut, memory: number, machine: MachineType): string | undefined {
   const ranges = guestRamRanges(memory, machine);
   const inside = ranges.some((r) => c.start >= r.start && c.start + c.size <= r.end);
   if (inside) return undefined;

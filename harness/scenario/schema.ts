@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONTROL } from '../common/printable.js';
 import { MAX_STEPS } from './limits.js';
 import { Name, Size, Timeout } from './types.js';
+import { ARCHES } from '../common/arch.js';
 
 const FindingTitle = z.string().min(1).max(200).regex(/^[^\n]+$/, 'a finding title is one line');
 
@@ -85,7 +86,22 @@ const KernelArg = z
 
 export const Machine = z
   .object({
-    type: z.enum(['pc', 'q35']).default('pc'),
+    /**
+     * Guest architecture. arm64 boots QEMU's `virt` machine (`-cpu max` under
+     * TCG; KVM only on an arm64 host) with a device tree the harness writes:
+     * carve-outs become `pmem-region` nodes (see docs/arm64.md).
+     */
+    arch: z.enum(ARCHES).default('x86_64'),
+    /** QEMU machine: pc or q35 on x86_64 (default pc), virt on arm64 (the default there). */
+    type: z.enum(['pc', 'q35', 'virt']).optional(),
+    /**
+     * arm64: how the device tree keeps carved RAM from the kernel —
+     * usable-memory-range (default: /chosen/linux,usable-memory-range, the RAM
+     * is not memory to the kernel) or reserved-no-map (/reserved-memory with
+     * no-map: memory the kernel does not map; see docs/arm64.md for what DAX
+     * then does).
+     */
+    carveOut: z.enum(['usable-memory-range', 'reserved-no-map']).optional(),
     memory: Size.refine((n) => n >= 64 * 1024 ** 2 && n <= 1024 ** 4, 'guest memory must be between 64M and 1T').default(4 * 1024 ** 3),
     cpus: z.number().int().min(1).max(64).default(2),
     accel: z.enum(['auto', 'tcg', 'kvm']).default('auto'),
@@ -123,7 +139,14 @@ export const Machine = z
     network: z.enum(['closed', 'open']).default('closed'),
   })
   .strict()
-  .refine((m) => m.icount === undefined || m.accel !== 'kvm', { message: 'icount counts instructions under TCG: it cannot be used with accel: kvm', path: ['icount'] });
+  .refine((m) => m.icount === undefined || m.accel !== 'kvm', { message: 'icount counts instructions under TCG: it cannot be used with accel: kvm', path: ['icount'] })
+  .refine((m) => m.type === undefined || (m.type === 'virt') === (m.arch === 'arm64'), {
+    message: "machine type 'virt' is the arm64 machine; pc and q35 are x86_64 machines",
+    path: ['type'],
+  })
+  .refine((m) => m.carveOut === undefined || m.arch === 'arm64', { message: 'carveOut chooses how the arm64 device tree hides carved RAM: it needs arch: arm64', path: ['carveOut'] })
+  .transform((m) => ({ ...m, type: m.type ?? (m.arch === 'arm64' ? ('virt' as const) : ('pc' as const)) }));
+export type Machine = z.output<typeof Machine>;
 
 export const Timeouts = z
   .object({
@@ -149,10 +172,16 @@ export const ScenarioHead = z
       .max(2000)
       .refine((d) => !CONTROL.test(d.replace(/[\n\t]/g, ' ')), 'a description has no control characters (line breaks and tabs aside)')
       .optional(),
-    kernel: Name.default('debian-7.2'),
-    image: Name.default('default'),
+    /** Default: debian-7.2 (x86_64) or debian-7.2-arm64 (arm64). */
+    kernel: Name.optional(),
+    /** Default: default (x86_64) or default-arm64 (arm64). */
+    image: Name.optional(),
     machine: Machine.default(Machine.parse({})),
-    /** Carve-outs: each list entry is one `memmap=` argument (`1G!4G` or `512M!4G,512M!5G`). */
+    /**
+     * Carve-outs: each list entry is one `memmap=` argument (`1G!4G` or
+     * `512M!4G,512M!5G`). On arm64 each entry is one `pmem-region` node of the
+     * device tree, each comma-separated range one `reg` entry of it.
+     */
     memmap: z.union([z.string(), z.array(z.string()).max(64)], { error: 'memmap is a string like 1G!4G, or a list of them' }).optional(),
     /** Extra kernel command-line arguments. */
     cmdline: z.array(KernelArg).max(64).default([]),

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { infraError, inputError } from '../common/errors.js';
 import { host } from '../common/exec.js';
 import type { Logger } from '../common/log.js';
+import { debArch, hostArch, type Arch } from '../common/arch.js';
 
 export const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
 
@@ -47,7 +48,9 @@ const SUITE = /^[a-z0-9][a-z0-9.+-]*$/;
 
 /**
  * apt with the harness's own sources file, lists and cache under the cache
- * folder: the host's apt configuration is never touched.
+ * folder: the host's apt configuration is never touched. For a foreign
+ * architecture (arm64 packages on an x86_64 host) it has its own state
+ * folder and lists that architecture's packages only.
  */
 export class PrivateApt {
   readonly dir: string;
@@ -57,14 +60,21 @@ export class PrivateApt {
     cacheDir: string,
     readonly suites: readonly string[],
     mirror?: string,
+    readonly arch: Arch = 'x86_64',
   ) {
     this.mirror = mirror ?? debianMirror();
     for (const s of suites) if (!SUITE.test(s)) throw inputError(`apt suite '${s}' is not a Debian suite name`);
-    this.dir = join(cacheDir, 'apt', suites.join('+'));
+    this.dir = join(cacheDir, 'apt', `${suites.join('+')}${this.foreign ? `@${debArch(arch)}` : ''}`);
+  }
+
+  /** Packages of another architecture than the host's. */
+  get foreign(): boolean {
+    return this.arch !== (hostArch() ?? 'x86_64');
   }
 
   get options(): string[] {
     return [
+      ...(this.foreign ? ['-o', `APT::Architecture=${debArch(this.arch)}`, '-o', `APT::Architectures::=${debArch(this.arch)}`] : []),
       '-o', `Dir::Etc::sourcelist=${join(this.dir, 'sources.list')}`,
       '-o', 'Dir::Etc::sourceparts=-',
       '-o', `Dir::State::Lists=${join(this.dir, 'lists')}`,
@@ -94,6 +104,12 @@ export class PrivateApt {
   async packageNames(prefix: string): Promise<string[]> {
     const { stdout } = await host('apt-cache', [...this.options, 'pkgnames', prefix]);
     return stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  }
+
+  /** The version apt would download of a package (its candidate), or undefined when none is offered. */
+  async candidate(name: string): Promise<string | undefined> {
+    const { stdout } = await host('apt-cache', [...this.options, 'show', '--no-all-versions', name]).catch(() => ({ stdout: '' }));
+    return /^Version: (\S+)$/m.exec(stdout)?.[1];
   }
 
   /** Download .deb files into `dir`; returns nothing, the files are named by apt. */

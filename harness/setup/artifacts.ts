@@ -4,6 +4,7 @@ import { infraError } from '../common/errors.js';
 import { writeFileAtomic } from '../common/fs.js';
 import type { KernelCapabilities } from './capabilities.js';
 import type { Stamps } from './verify.js';
+import type { Arch } from '../common/arch.js';
 
 /** How a kernel offers the ramdax driver. */
 export type DriverAvailability = 'builtin' | 'module' | 'absent';
@@ -34,7 +35,9 @@ export interface KernelArtifact {
    */
   debug?: { vmlinux: string; systemMap?: string; modulesDir?: string; srcRoot?: string };
   /** Set for kernels made from the command line (`--kernel PATH`, `--patch`): what was asked. */
-  adhoc?: { ref: string; kind: 'bzimage' | 'tree' | 'patched' };
+  adhoc?: { ref: string; kind: 'bzimage' | 'tree' | 'patched' | 'coverage' };
+  /** Manifests without it are x86_64. */
+  arch?: Arch;
 }
 
 export interface ImageArtifact {
@@ -47,24 +50,29 @@ export interface ImageArtifact {
   createdAt: string;
   /** Size and mtime of the root image when its sha256 last matched (setup/verify.ts). */
   stamps?: Stamps;
+  /** Manifests without it are x86_64. */
+  arch?: Arch;
 }
 
 export const kernelRoot = (cacheDir: string, name: string) => join(cacheDir, 'kernels', name);
 
+/** The setup command that makes an architecture's default kernel and image. */
+export const setupCommand = (arch: Arch = 'x86_64') => (arch === 'x86_64' ? 'npx ramdax-harness setup' : `npx ramdax-harness setup --arch ${arch}`);
+
 /** The kernel `setup` last resolved for `name`, or an infra error telling the user to run setup. */
-export async function currentKernel(cacheDir: string, name: string): Promise<KernelArtifact> {
-  return readManifest<KernelArtifact>(join(kernelRoot(cacheDir, name), 'current.json'), `kernel '${name}'`);
+export async function currentKernel(cacheDir: string, name: string, arch?: Arch): Promise<KernelArtifact> {
+  return readManifest<KernelArtifact>(join(kernelRoot(cacheDir, name), 'current.json'), `kernel '${name}'`, arch);
 }
 
-export async function currentImage(cacheDir: string, name: string): Promise<ImageArtifact> {
-  return readManifest<ImageArtifact>(join(cacheDir, 'images', `${name}.current.json`), `image '${name}'`);
+export async function currentImage(cacheDir: string, name: string, arch?: Arch): Promise<ImageArtifact> {
+  return readManifest<ImageArtifact>(join(cacheDir, 'images', `${name}.current.json`), `image '${name}'`, arch);
 }
 
-async function readManifest<T>(path: string, what: string): Promise<T> {
+async function readManifest<T>(path: string, what: string, arch?: Arch): Promise<T> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch (err) {
-    throw infraError(`${what} is not set up (no ${path})`, err, 'run `npx ramdax-harness setup` first');
+    throw infraError(`${what} is not set up (no ${path})`, err, `run \`${setupCommand(arch)}\` first`);
   }
 }
 

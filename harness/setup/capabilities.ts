@@ -14,6 +14,7 @@ export const OPTIONS = {
   LIBNVDIMM: 'libnvdimm',
   BLK_DEV_PMEM: 'nd_pmem',
   X86_PMEM_LEGACY: 'nd_e820',
+  OF_PMEM: 'of_pmem',
   FS_DAX: undefined,
   DEV_DAX: 'device_dax',
   DEV_DAX_PMEM: 'dax_pmem',

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KernelDef } from '../catalog/schema.js';
+import { kernelArch, type KernelDef } from '../catalog/schema.js';
+import { debArch } from '../common/arch.js';
 import { HarnessError, infraError } from '../common/errors.js';
 import { host } from '../common/exec.js';
 import { exists } from '../common/fs.js';
@@ -39,8 +40,12 @@ export async function ensureDebianKernel(
 ): Promise<{ artifact: KernelArtifact; cached: boolean }> {
   const d = def.debian;
   if (!d) throw new HarnessError('infra', `kernel '${def.name}' is not a Debian package kernel`);
-  const apt = new PrivateApt(cacheDir, d.suites);
+  const arch = kernelArch(def);
+  const apt = new PrivateApt(cacheDir, d.suites, undefined, arch);
   await apt.update(log, opts.refresh ? 0 : DAY);
+  // A foreign kernel's initramfs needs that architecture's busybox: busybox-static from the same suites.
+  const busyboxVersion = apt.foreign && d.modules ? await apt.candidate('busybox-static') : undefined;
+  if (apt.foreign && d.modules && !busyboxVersion) throw new HarnessError('infra', `kernel '${def.name}': ${d.suites.join(', ')} offer no busybox-static for ${debArch(arch)} (the initramfs needs it)`);
   const names = await apt.packageNames('linux-');
   const offered = offeredReleases(names, d.series, d.flavour).filter(
     (v) => (!d.modules || names.includes(`linux-modules-${v.release}`)) && (!d.version || v.release === `${d.version}-${d.flavour}`),
@@ -56,7 +61,7 @@ export async function ensureDebianKernel(
     );
   }
   const recipe = d.modules
-    ? sha256(await readFile(join(projectRoot, 'images/guest/initramfs-init.sh')), INITRAMFS_MODULES.join(' ')).slice(0, 12)
+    ? sha256(await readFile(join(projectRoot, 'images/guest/initramfs-init.sh')), INITRAMFS_MODULES.join(' '), ...(busyboxVersion ? [`busybox-static=${busyboxVersion}`] : [])).slice(0, 12)
     : `vmlinuz-${sha256(await readFile(PROBE_INIT)).slice(0, 8)}`;
   const dir = join(kernelRoot(cacheDir, def.name), `${newest.release}-${recipe}`);
   const manifestPath = join(dir, 'manifest.json');
@@ -81,7 +86,7 @@ export async function ensureDebianKernel(
   const wanted = ['binary', 'base', ...(d.modules ? ['modules'] : [])]
     .map((k) => `linux-${k}-${newest.release}`)
     .filter((n) => !n.startsWith('linux-base-') || d.modules || names.includes(n));
-  await apt.download(wanted, debs);
+  await apt.download([...wanted, ...(busyboxVersion ? [`busybox-static=${busyboxVersion}`] : [])], debs);
   const files = await readdir(debs);
   const tree = join(work, 'tree');
   await mkdir(tree, { recursive: true });
@@ -111,6 +116,7 @@ export async function ensureDebianKernel(
     ramdax: 'absent',
     createdAt: new Date().toISOString(),
     kind: 'debian',
+    ...(arch === 'x86_64' ? {} : { arch }),
   };
   await copyFile(vmlinuzSrc, join(work, 'vmlinuz'));
   if (configSrc) {
@@ -127,7 +133,17 @@ export async function ensureDebianKernel(
     await host('depmod', ['-b', modRoot, newest.release]);
     log.step(`kernel '${def.name}': building the modules disk and the initramfs`);
     await buildModulesDisk(join(modRoot, 'lib/modules'), join(work, 'modules.img'));
-    await buildInitramfs({ modRoot, release: newest.release, out: join(work, 'initrd.img'), workDir: join(work, 'initramfs') });
+    let busybox: string | undefined;
+    if (busyboxVersion) {
+      const deb = files.find((f) => f.startsWith('busybox-static_') && f.endsWith(`_${debArch(arch)}.deb`) && decodeURIComponent(f).includes(`_${busyboxVersion}_`));
+      if (!deb) throw infraError(`apt-get download gave no busybox-static ${busyboxVersion} (${debArch(arch)}) in ${debs}`);
+      const bb = join(work, 'busybox');
+      await host('dpkg-deb', ['-x', join(debs, deb), bb]);
+      busybox = (await firstExisting([join(bb, 'usr/bin/busybox'), join(bb, 'bin/busybox')])) ?? '';
+      packages.push({ name: 'busybox-static', version: busyboxVersion });
+    }
+    await buildInitramfs({ modRoot, release: newest.release, out: join(work, 'initrd.img'), workDir: join(work, 'initramfs'), busybox });
+    if (busybox) await rm(join(work, 'busybox'), { recursive: true, force: true });
     artifact.initrd = join(dir, 'initrd.img');
     artifact.modulesDisk = join(dir, 'modules.img');
     artifact.capabilities = await detectCapabilities({ name: def.name, vmlinuz: join(work, 'vmlinuz'), config: artifact.config && join(work, 'config'), modulesDir: join(modRoot, 'lib/modules', newest.release), cacheDir, log });

@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { infraError } from '../common/errors.js';
 import { host } from '../common/exec.js';
 import type { Logger } from '../common/log.js';
+import { hostArch, type Arch } from '../common/arch.js';
 
 /** Debian packages the host needs; binaries checked first so a non-Debian host with them still works. */
 export const HOST_PACKAGES = [
@@ -24,6 +25,17 @@ export const HOST_PACKAGES = [
   // Renders report.html headless in the tests (screenshot and DOM checks).
   'chromium',
 ] as const;
+
+/**
+ * What guests of another architecture need on top (installed only when a
+ * kernel or image of that architecture is set up): arm64 — QEMU's arm
+ * emulators (virt machine), dtc (the guest's device tree), qemu-user with
+ * binfmt registration and arch-test (mmdebstrap's foreign bootstrap).
+ */
+export const ARCH_HOST_PACKAGES: Record<Arch, readonly string[]> = {
+  x86_64: [],
+  arm64: ['qemu-system-arm', 'device-tree-compiler', 'qemu-user-static', 'binfmt-support', 'arch-test'],
+};
 
 /**
  * What a kernel build from source needs beyond the host packages (a fresh
@@ -55,7 +67,7 @@ async function installed(pkg: string): Promise<boolean> {
   }
 }
 
-async function onPath(bin: string): Promise<boolean> {
+export async function onPath(bin: string): Promise<boolean> {
   const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', bin], { reject: false });
   return r.exitCode === 0;
 }
@@ -66,19 +78,26 @@ async function hasHeader(header: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
+/** What cross-building a kernel of another architecture adds (on an x86_64 host). */
+export const CROSS_BUILD_PACKAGES: Record<Arch, readonly { pkg: string; probe: { bin: string } }[]> = {
+  x86_64: [],
+  arm64: [{ pkg: 'gcc-aarch64-linux-gnu', probe: { bin: 'aarch64-linux-gnu-gcc' } }],
+};
+
 /** How a build package is found (injectable for tests). */
 export type BuildProbe = (probe: (typeof BUILD_PACKAGES)[number]['probe']) => Promise<boolean>;
 
 const realProbe: BuildProbe = (probe) => ('bin' in probe ? onPath(probe.bin) : hasHeader(probe.header));
 
-/** The build packages whose probe fails, in the list's order. */
-export async function missingBuildPackages(probe: BuildProbe = realProbe): Promise<string[]> {
+/** The build packages whose probe fails, in the list's order (with the cross compiler when `arch` is not the host's). */
+export async function missingBuildPackages(probe: BuildProbe = realProbe, arch: Arch = 'x86_64'): Promise<string[]> {
   const missing: string[] = [];
-  for (const { pkg, probe: p } of BUILD_PACKAGES) if (!(await probe(p))) missing.push(pkg);
+  const cross = arch === (hostArch() ?? 'x86_64') ? [] : CROSS_BUILD_PACKAGES[arch];
+  for (const { pkg, probe: p } of [...BUILD_PACKAGES, ...cross]) if (!(await probe(p))) missing.push(pkg);
   return missing;
 }
 
-async function aptInstall(log: Logger, packages: string[]): Promise<void> {
+export async function aptInstall(log: Logger, packages: string[]): Promise<void> {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   await host('apt-get', ['update'], { env });
   await host('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env });
@@ -86,15 +105,16 @@ async function aptInstall(log: Logger, packages: string[]): Promise<void> {
 }
 
 /** Can this process install Debian packages? (root and apt-get present) */
-async function canApt(): Promise<boolean> {
+export async function canApt(): Promise<boolean> {
   return process.getuid?.() === 0 && (await onPath('apt-get'));
 }
 
-export async function ensureHostPackages(log: Logger): Promise<{ installed: string[] }> {
+export async function ensureHostPackages(log: Logger, arches: readonly Arch[] = ['x86_64']): Promise<{ installed: string[] }> {
+  const wanted = [...HOST_PACKAGES, ...new Set(arches.flatMap((a) => ARCH_HOST_PACKAGES[a]))];
   const missing: string[] = [];
-  for (const pkg of HOST_PACKAGES) if (!(await installed(pkg))) missing.push(pkg);
+  for (const pkg of wanted) if (!(await installed(pkg))) missing.push(pkg);
   if (missing.length === 0) {
-    log.info(`host packages: all ${HOST_PACKAGES.length} present`);
+    log.info(`host packages: all ${wanted.length} present`);
     return { installed: [] };
   }
   log.step(`host packages: installing ${missing.join(' ')} with apt-get`);
@@ -115,9 +135,9 @@ export interface BuildToolsHost {
  * with apt (root) or fail at once (exit 3) naming every missing package,
  * before any tree is unpacked or configured.
  */
-export async function ensureBuildTools(log: Logger, opts: { install?: boolean } & BuildToolsHost = {}): Promise<{ installed: string[] }> {
+export async function ensureBuildTools(log: Logger, opts: { install?: boolean; arch?: Arch } & BuildToolsHost = {}): Promise<{ installed: string[] }> {
   const probe = opts.probe ?? realProbe;
-  const missing = await missingBuildPackages(probe);
+  const missing = await missingBuildPackages(probe, opts.arch);
   if (missing.length === 0) return { installed: [] };
   const mayApt = opts.install !== false && process.env.RAMDAX_HARNESS_NO_APT !== '1' && (await (opts.canApt ?? canApt)());
   if (!mayApt) {
@@ -129,7 +149,7 @@ export async function ensureBuildTools(log: Logger, opts: { install?: boolean } 
   }
   log.step(`kernel build tools: installing ${missing.join(' ')} with apt-get`);
   await (opts.installer ?? aptInstall)(log, missing);
-  const still = await missingBuildPackages(probe);
+  const still = await missingBuildPackages(probe, opts.arch);
   if (still.length) throw infraError(`kernel build tools still missing after apt-get install: ${still.join(', ')}`);
   return { installed: missing };
 }

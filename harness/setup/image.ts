@@ -10,6 +10,8 @@ import { debianMirror } from './apt.js';
 import { writeManifest, type ImageArtifact } from './artifacts.js';
 import { stampOf } from './verify.js';
 import type { KeyPaths } from './keys.js';
+import { debArch } from '../common/arch.js';
+import { ensureForeignExec } from './foreign-exec.js';
 
 const GUEST_FILES = ['images/guest/harness-init.sh', 'images/guest/sshd_config'];
 
@@ -28,8 +30,10 @@ export async function ensureImage(
   await mkdir(imagesCache, { recursive: true });
   const packages = [...def.packages].sort();
   const mirror = debianMirror();
-  const tarKey = sha256(def.suite, def.variant, packages.join(','), mirror).slice(0, 16);
-  const tar = join(imagesCache, `rootfs-${def.suite}-${tarKey}.tar`);
+  const arch = def.arch ?? 'x86_64';
+  // x86_64 keeps the key it had before architectures existed (its cached tarball stays valid).
+  const tarKey = sha256(def.suite, def.variant, packages.join(','), mirror, ...(arch === 'x86_64' ? [] : [`arch=${arch}`])).slice(0, 16);
+  const tar = join(imagesCache, `rootfs-${def.suite}${arch === 'x86_64' ? '' : `-${debArch(arch)}`}-${tarKey}.tar`);
   const overlay = await Promise.all([...GUEST_FILES.map((f) => readFile(join(projectRoot, f))), readFile(keys.clientPub), readFile(keys.hostKey)]);
   const imageKey = sha256(tarKey, String(def.size), ...overlay).slice(0, 16);
   const dir = join(imagesCache, `${def.name}-${imageKey}`);
@@ -42,8 +46,12 @@ export async function ensureImage(
   }
 
   if (!(await exists(tar))) {
-    log.step(`image '${def.name}': mmdebstrap ${def.suite} (${def.variant}) with ${packages.length} packages`);
+    // A foreign image: its package scripts run under qemu-user (binfmt_misc), see foreign-exec.ts.
+    const via = arch === 'x86_64' ? '' : `, ${debArch(arch)} through ${await ensureForeignExec(arch, log)}`;
+    log.step(`image '${def.name}': mmdebstrap ${def.suite} (${def.variant}${via}) with ${packages.length} packages`);
+    const started = Date.now();
     await host('mmdebstrap', [
+      ...(arch === 'x86_64' ? [] : [`--arch=${debArch(arch)}`]),
       `--variant=${def.variant}`,
       `--include=${packages.join(',')}`,
       '--dpkgopt=path-exclude=/usr/share/doc/*',
@@ -56,6 +64,7 @@ export async function ensureImage(
       mirror,
     ]);
     await rename(`${tar}.partial`, tar);
+    log.info(`  mmdebstrap took ${((Date.now() - started) / 1000).toFixed(0)}s`);
   }
 
   log.step(`image '${def.name}': assembling the ext4 root disk (${def.size} bytes)`);
@@ -78,6 +87,7 @@ export async function ensureImage(
     createdAt: new Date().toISOString(),
     // Size and mtime at creation (kept by the rename below): the cheap check before every boot.
     stamps: { [join(dir, 'rootfs.img')]: await stampOf(rootfs) },
+    ...(arch === 'x86_64' ? {} : { arch }),
   };
   await writeManifest(join(work, 'manifest.json'), artifact);
   await rm(dir, { recursive: true, force: true });

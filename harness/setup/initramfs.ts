@@ -21,9 +21,14 @@ export function parseShowDepends(output: string): string[] {
   return out;
 }
 
-/** A busybox initramfs with the root-disk modules, decompressed, and /init. */
-export async function buildInitramfs(o: { modRoot: string; release: string; out: string; workDir: string }): Promise<void> {
-  const busybox = '/bin/busybox';
+/**
+ * A busybox initramfs with the root-disk modules, decompressed, and /init.
+ * `busybox`: a static busybox of the kernel's architecture (default: the
+ * host's /bin/busybox from busybox-static). modprobe and depmod read foreign
+ * modules as well as native ones: dependencies come out the same way.
+ */
+export async function buildInitramfs(o: { modRoot: string; release: string; out: string; workDir: string; busybox?: string }): Promise<void> {
+  const busybox = o.busybox || '/bin/busybox';
   await rm(o.workDir, { recursive: true, force: true });
   for (const d of ['bin', 'dev', 'proc', 'sys', 'newroot', 'lib/modules']) await mkdir(join(o.workDir, d), { recursive: true });
   try {

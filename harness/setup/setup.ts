@@ -1,4 +1,5 @@
 import type { Catalog } from '../catalog/catalog.js';
+import { kernelArch } from '../catalog/schema.js';
 import { inputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { ensureKernel } from './kernels.js';
@@ -30,7 +31,8 @@ export async function setup(catalog: Catalog, o: SetupOptions, log: Logger): Pro
   for (const i of o.images) if (!catalog.images.has(i)) throw inputError(`unknown image '${i}' (known: ${[...catalog.images.keys()].join(', ')})`);
 
   if (!o.skipHostPackages) {
-    const pk = await ensureHostPackages(log);
+    const arches = [...new Set([...o.kernels.map((k) => kernelArch(catalog.kernels.get(k)!)), ...o.images.map((i) => catalog.images.get(i)!.arch ?? 'x86_64')])];
+    const pk = await ensureHostPackages(log, arches);
     if (pk.installed.length) {
       didWork = true;
       lines.push(`host packages: installed ${pk.installed.join(' ')}`);

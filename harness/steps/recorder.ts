@@ -12,9 +12,17 @@ export class StepFailure extends Error {
   }
 }
 
-/** Thrown inside a step to end it as a skip with a reason (e.g. the kernel lacks a driver). */
+/**
+ * Thrown inside a step to end it as a skip with a reason (e.g. the kernel
+ * lacks a driver). `rest`: the rest of the case cannot run either (no ramdax
+ * at all), so it is skipped too; otherwise the case goes on (e.g. a module
+ * cycle on a kernel with everything built in).
+ */
 export class StepSkip extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly rest = false,
+  ) {
     super(message);
     this.name = 'StepSkip';
   }
@@ -85,7 +93,7 @@ export async function runBody(ctx: StepContext, body: (r: StepRecorder) => Promi
       Object.assign(r.details, err.details ?? {});
       return r.outcome('fail', err.message);
     }
-    if (err instanceof StepSkip) return r.outcome('skip', err.message);
+    if (err instanceof StepSkip) return { ...r.outcome('skip', err.message), ...(err.rest ? { skipRest: true } : {}) };
     throw err;
   }
 }

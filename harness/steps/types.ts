@@ -4,6 +4,7 @@ import type { Metric } from '../results/model.js';
 import type { DriverAvailability } from '../setup/artifacts.js';
 import type { FillRecord } from '../integrity/pattern.js';
 import type { LabelSnapshot } from '../integrity/labels.js';
+import type { Arch } from '../common/arch.js';
 
 /** What one guest command did. */
 export interface CommandResult {
@@ -54,7 +55,13 @@ export interface StepContext {
   guest: Guest;
   namespaces: Map<string, NamespaceInfo>;
   carveOuts: CarveOut[];
+  /** Guest architecture (default x86_64). */
+  arch?: Arch;
+  /** arm64: the pmem-region nodes of the guest's device tree (one per memmap entry, one reg entry per range). */
+  pmemNodes?: { name: string; reg: CarveOut[] }[];
   kernel: { release: string; ramdax: DriverAvailability };
+  /** Values a step leaves for later steps of the same case (e.g. the namespaces an unbind took away). */
+  memo?: Map<string, unknown>;
   timeoutMs: number;
   /** Matrix axis values, exported to guest commands of `run` steps. */
   env?: Record<string, string>;
@@ -81,6 +88,8 @@ export interface StepOutcome {
   subtap?: string;
   /** Performance figures measured by the step (fio, bench). */
   metrics?: Metric[];
+  /** A skip that makes the rest of the case pointless (no ramdax): the remaining steps are skipped too. */
+  skipRest?: boolean;
 }
 
 /** One step kind: its parameter schema, how it is named, what it references, how it runs. */

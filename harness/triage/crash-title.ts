@@ -9,6 +9,7 @@
  */
 import type { FindingType } from './findings.js';
 import { baseFunction, parseFrame, type Frame } from './trace.js';
+import { ALLOCATOR, frameName } from './kmemleak.js';
 
 const TIMESTAMP = /^\s*(<\d+>)?\s*\[\s*\d+\.\d+\]\s?/;
 const strip = (l: string) => l.replace(TIMESTAMP, '').trim();
@@ -87,6 +88,12 @@ export function crashTitle(type: FindingType, line: string, report: readonly str
       return 'kernel panic: Attempted to kill init!';
     case 'panic':
       return `kernel panic: ${text.replace(/^.*Kernel panic - not syncing: ?/, '').replace(/\s+/g, ' ').trim()}`;
+    case 'kmemleak': {
+      // syzbot's form: "memory leak in FUNC", FUNC the first frame of the backtrace that is not the allocator.
+      const frames = report.map(frameName).filter((f): f is string => !!f);
+      const caller = frames.find((f) => !ALLOCATOR.test(f));
+      return inFn('memory leak', caller && baseFunction(caller));
+    }
     case 'call-trace': {
       const nmi = report.some((l) => /NMI backtrace for cpu/.test(l));
       return inFn(nmi ? 'NMI backtrace' : 'call trace', blamedFunction(report, true));

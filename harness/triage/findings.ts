@@ -16,6 +16,7 @@ export type FindingType =
   | 'soft-lockup'
   | 'hard-lockup'
   | 'init-killed'
+  | 'kmemleak'
   | 'call-trace';
 
 export interface Finding {
@@ -66,6 +67,8 @@ const PATTERNS: [FindingType, RegExp][] = [
   ['warning', /(^|\] )WARNING: /],
   // The kernel runs from memory the firmware map does not call RAM: seen when kexec_load put a kernel into a memmap=! carve-out.
   ['warning', /\.text \.data \.bss are not marked as E820_TYPE_RAM!/],
+  // kmemleak's own scan thread (or a scan the harness asked for) found unreferenced objects.
+  ['kmemleak', /kmemleak: \d+ new suspected memory leaks?/],
 ];
 
 const TIMESTAMP = /^\s*(<\d+>)?\s*\[\s*\d+\.\d+\]\s?/;
@@ -90,12 +93,14 @@ export function titleOf(type: FindingType, line: string): string {
     .replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/g, '')
     .replace(/\b0x[0-9a-f]{6,}\b|\b[0-9a-f]{12,16}\b/g, 'ADDR')
     .replace(/\b\d+ seconds\b/g, 'N seconds')
+    .replace(/\b\d+ new suspected memory leak/g, 'N new suspected memory leak')
     .replace(/#\d+/g, '#N')
     .replace(/(CPU#N: [^\s/]+)\/\d+/g, '$1')
     .replace(/\s+/g, ' ')
     .trim();
   if (t.length > 160) t = `${t.slice(0, 157)}...`;
-  return `${type}: ${t}`;
+  // kmemleak names itself at the start of its lines: no "kmemleak: kmemleak: …".
+  return t.startsWith(`${type}: `) ? t : `${type}: ${t}`;
 }
 
 /** Types whose report goes on with an `Oops:` line that is part of it, not a new finding. */

@@ -1,6 +1,7 @@
 import { access, constants, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { cpuInfoHasVirt, decideAccel, type AccelDecision, type KvmFacts } from './kvm-probe.js';
+import { cpuInfoHasVirt, decideAccel, foreignGuest, type AccelDecision, type KvmFacts } from './kvm-probe.js';
+import { hostArch, serialConsole, type Arch } from '../common/arch.js';
 
 const TEST_BOOT_MS = 15_000;
 
@@ -9,30 +10,37 @@ const TEST_BOOT_MS = 15_000;
  * fine — a short test boot with a hard deadline (a broken KVM hangs QEMU).
  * The answer is cached for the process.
  */
-let cached: Promise<AccelDecision> | undefined;
+const cached = new Map<Arch, Promise<AccelDecision>>();
 
-export function resolveAccel(kernel: string, qemu: string): Promise<AccelDecision> {
-  cached ??= probe(kernel, qemu);
-  return cached;
+export function resolveAccel(kernel: string, qemu: string, arch: Arch = 'x86_64'): Promise<AccelDecision> {
+  let d = cached.get(arch);
+  if (!d) {
+    d = probe(kernel, qemu, arch);
+    cached.set(arch, d);
+  }
+  return d;
 }
 
-async function probe(kernel: string, qemu: string): Promise<AccelDecision> {
+async function probe(kernel: string, qemu: string, arch: Arch): Promise<AccelDecision> {
+  const foreign = foreignGuest(hostArch(), arch);
+  if (foreign) return foreign;
   const facts: KvmFacts = {
     devKvmUsable: await access('/dev/kvm', constants.R_OK | constants.W_OK).then(() => true, () => false),
-    cpuHasVirt: cpuInfoHasVirt(await readFile('/proc/cpuinfo', 'utf8').catch(() => '')),
+    // arm64 hosts list no virtualisation flag in /proc/cpuinfo: /dev/kvm and the test boot decide.
+    cpuHasVirt: arch === 'arm64' || cpuInfoHasVirt(await readFile('/proc/cpuinfo', 'utf8').catch(() => '')),
   };
   const first = decideAccel('auto', facts);
   if (!first.needsTestBoot) return first;
-  facts.testBoot = await kvmTestBoot(kernel, qemu);
+  facts.testBoot = await kvmTestBoot(kernel, qemu, arch);
   return decideAccel('auto', facts);
 }
 
-async function kvmTestBoot(kernel: string, qemu: string): Promise<{ ok: boolean; detail: string }> {
+async function kvmTestBoot(kernel: string, qemu: string, arch: Arch): Promise<{ ok: boolean; detail: string }> {
   const started = Date.now();
   const child = execa(
     qemu,
-    ['-accel', 'kvm', '-cpu', 'host', '-m', '256M', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-      '-serial', 'stdio', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1 root=/dev/nonexistent'],
+    [...(arch === 'arm64' ? ['-machine', 'virt,gic-version=host'] : []), '-accel', 'kvm', '-cpu', 'host', '-m', '256M', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+      '-serial', 'stdio', '-kernel', kernel, '-append', `console=${serialConsole(arch)} panic=-1 root=/dev/nonexistent`],
     { stdin: 'ignore', buffer: false, reject: false, timeout: TEST_BOOT_MS, forceKillAfterDelay: 2000 },
   );
   let seen = false;

@@ -29,3 +29,13 @@ export function decideAccel(requested: 'auto' | 'tcg' | 'kvm', f: KvmFacts): Acc
 export function cpuInfoHasVirt(cpuinfo: string): boolean {
   return /^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo);
 }
+
+/**
+ * KVM runs guests of the host's own architecture only: an arm64 guest on an
+ * x86_64 host (or any guest on a host the harness has no name for) is TCG,
+ * whatever /dev/kvm says. undefined: same architecture, probe as usual.
+ */
+export function foreignGuest(host: string | undefined, guest: string): AccelDecision | undefined {
+  if (host === guest) return undefined;
+  return { accel: 'tcg', reason: `${guest} guest on ${host ?? 'an unknown'} host: TCG software emulation (KVM runs only guests of the host's architecture)`, needsTestBoot: false };
+}

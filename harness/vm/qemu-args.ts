@@ -1,4 +1,5 @@
 /** QEMU command lines, built by small pure functions (unit-tested). */
+import { serialConsole, type Arch } from '../common/arch.js';
 
 export interface Disk {
   path: string;
@@ -14,13 +15,17 @@ export interface Disk {
 
 export interface VmSpec {
   binary: string;
-  machine: 'pc' | 'q35';
+  /** Guest architecture (default x86_64). */
+  arch?: Arch;
+  machine: 'pc' | 'q35' | 'virt';
   accel: 'tcg' | 'kvm';
   cpus: number;
   memoryBytes: number;
   kernel: string;
   initrd?: string;
   cmdline: string;
+  /** arm64: the device tree the guest boots with (`-dtb`), written by the harness (vm/dtb.ts). */
+  dtb?: string;
   disks: Disk[];
   sshPort: number;
   qmpSocket: string;
@@ -45,7 +50,7 @@ export interface VmSpec {
 }
 
 /** Guest RAM as an explicit backend object (a host file, or plain RAM for a NUMA node). */
-export function memoryArgs(s: VmSpec): string[] {
+export function memoryArgs(s: Pick<VmSpec, 'memoryFile' | 'memoryBytes' | 'numa' | 'cpus'>): string[] {
   const backend = s.memoryFile
     ? `memory-backend-file,id=ram0,size=${s.memoryBytes},mem-path=${escapeOpt(s.memoryFile)},share=on`
     : s.numa
@@ -55,8 +60,19 @@ export function memoryArgs(s: VmSpec): string[] {
   return ['-object', backend, ...(s.numa ? ['-numa', `node,nodeid=0,cpus=0-${s.cpus - 1},memdev=ram0`] : [])];
 }
 
+/**
+ * The -machine value. arm64 virt under KVM takes the host's GIC version
+ * (GICv3-only hosts cannot run the default GICv2); under TCG the default.
+ */
+export function machineOpt(s: Pick<VmSpec, 'machine' | 'accel' | 'memoryFile' | 'numa'>): string {
+  const opts: string[] = [s.machine];
+  if (s.machine === 'virt' && s.accel === 'kvm') opts.push('gic-version=host');
+  if (s.memoryFile && !s.numa) opts.push('memory-backend=ram0');
+  return opts.join(',');
+}
+
 export const machineArgs = (s: VmSpec): string[] => [
-  '-machine', s.memoryFile && !s.numa ? `${s.machine},memory-backend=ram0` : s.machine,
+  '-machine', machineOpt(s),
   ...memoryArgs(s),
   ...accelArgs(s),
   '-cpu', s.cpuModel ?? (s.accel === 'kvm' ? 'host' : 'max'),
@@ -96,8 +112,29 @@ export const isConsoleChardev = (a: string): boolean => a === CONSOLE_STDIO || a
 export const bootArgs = (s: VmSpec): string[] => [
   '-kernel', s.kernel,
   ...(s.initrd ? ['-initrd', s.initrd] : []),
+  ...(s.dtb ? ['-dtb', s.dtb] : []),
   '-append', s.cmdline,
 ];
+
+/**
+ * QEMU started only to write the device tree it generates for this machine
+ * (`-machine virt,dumpdtb=FILE` exits at once): the same machine, CPU, SMP,
+ * RAM size and NUMA shape as the boot, which is all the tree depends on; a
+ * RAM file is left out (the tree does not depend on it, and the file would be created).
+ */
+export type DtbMachine = Pick<VmSpec, 'machine' | 'accel' | 'cpus' | 'memoryBytes' | 'numa' | 'icount'>;
+
+export function dumpDtbArgv(s: DtbMachine, out: string): string[] {
+  return [
+    '-machine', `${machineOpt({ ...s, memoryFile: undefined })},dumpdtb=${escapeOpt(out)}`,
+    ...memoryArgs({ ...s, memoryFile: undefined }),
+    ...accelArgs(s),
+    '-cpu', s.accel === 'kvm' ? 'host' : 'max',
+    '-smp', String(s.cpus),
+    '-m', `${Math.floor(s.memoryBytes / 1024 ** 2)}M`,
+    ...isolationArgs(),
+  ];
+}
 
 export function diskArgs(disks: Disk[]): string[] {
   return disks.flatMap((d, i) => {
@@ -145,9 +182,9 @@ export function qemuArgv(s: VmSpec): string[] {
 export const escapeOpt = (v: string) => v.replaceAll(',', ',,');
 
 /** The kernel command line the harness always sets, before the scenario's own arguments. */
-export function baseCmdline(opts: { initrd: boolean; noReboot: boolean }): string[] {
+export function baseCmdline(opts: { initrd: boolean; noReboot: boolean; arch?: Arch }): string[] {
   return [
-    'console=ttyS0,115200',
+    `console=${serialConsole(opts.arch ?? 'x86_64')},115200`,
     'root=/dev/vda',
     'rw',
     'init=/sbin/harness-init',

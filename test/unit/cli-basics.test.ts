@@ -38,3 +38,26 @@ t.test('every shipped scenario validates (subfolders included)', async (t) => {
   const files = await scenarioFiles([join(root, 'scenarios')], { recursive: true });
   t.equal(Number(m?.[2]), files.length, 'all files under scenarios/ were loaded');
 });
+
+t.test('the compiled start (dist/) carries every file the code reads beside itself, and is fresh', async (t) => {
+  const { readdirSync, existsSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { projectRoot } = await import('../../harness/common/paths.js');
+  const assets: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(join(projectRoot, d), { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!e.name.endsWith('.ts')) assets.push(p);
+    }
+  };
+  walk('harness');
+  t.ok(assets.includes('harness/integrity/fill-tool.py'), 'the guest fill tool is an asset');
+  // npm test runs scripts/build.mjs first; a checkout edited since then starts through tsx (bin/ramdax-harness.js).
+  const stamp = join(projectRoot, 'dist', '.build-stamp');
+  if (!existsSync(stamp)) return t.pass('no dist/: the CLI runs its sources');
+  for (const a of assets) {
+    const copy = join(projectRoot, 'dist', a);
+    t.ok(existsSync(copy) || statSync(join(projectRoot, a)).mtimeMs > statSync(stamp).mtimeMs, `${a} is in dist/ (or newer than the build, so dist/ is not used)`);
+  }
+});

@@ -29,6 +29,7 @@ const ALL_TYPES = [
   'soft-lockup',
   'hard-lockup',
   'init-killed',
+  'kmemleak',
   'call-trace',
 ] as const satisfies readonly FindingType[];
 // Compile-time guard: a FindingType added to findings.ts without being added here fails `tsc --noEmit`.

@@ -49,7 +49,7 @@ t.test('kernelDef: unknown names are bad input listing the known ones', async (t
     return undefined;
   })();
   t.ok(err instanceof HarnessError && err.exitCode === 2, 'exit 2');
-  t.match((err as Error).message, /unknown kernel 'nope' \(known: debian-6\.19, debian-7\.2, debian-7\.3/);
+  t.match((err as Error).message, /unknown kernel 'nope' \(known: debian-6\.19, debian-7\.2-arm64, debian-7\.2, debian-7\.3/);
 });
 
 const artifact = (over: Partial<KernelArtifact> = {}): KernelArtifact => ({
@@ -104,7 +104,7 @@ t.test('CLI: kernel list / info / fetch / build arguments and exit codes', async
 
   const unknown = await cli(['kernel', 'info', 'nope', '--cache', cache]);
   t.equal(unknown.exitCode, 2, 'unknown kernel: exit 2');
-  t.match(unknown.stderr, /unknown kernel 'nope' \(known: debian-6\.19, debian-7\.2, debian-7\.3/);
+  t.match(unknown.stderr, /unknown kernel 'nope' \(known: debian-6\.19, debian-7\.2-arm64, debian-7\.2, debian-7\.3/);
   t.equal((await cli(['kernel', 'fetch', 'nope', '--cache', cache])).exitCode, 2);
   t.equal((await cli(['kernel', 'fetch', '--cache', cache])).exitCode, 2, 'missing name: exit 2');
   const build = await cli(['kernel', 'build', 'debian-7.3', '--cache', cache]);

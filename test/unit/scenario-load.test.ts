@@ -90,7 +90,7 @@ t.test('missing steps and empty steps', async (t) => {
 });
 
 t.test('unknown step kind: position of the key', async (t) => {
-  expectOne(t, 'name: x\nsteps:\n  - run: uname -a\n  - frobnicate: {}\n', 4, 5, /^unknown step kind 'frobnicate' \(known: ramdax, namespace, mkfs, mount, umount, dax-active, dax-faults, devdax-io, run, reboot, fio, bench\)$/);
+  expectOne(t, 'name: x\nsteps:\n  - run: uname -a\n  - frobnicate: {}\n', 4, 5, /^unknown step kind 'frobnicate' \(known: ramdax, namespace, mkfs, mount, umount, dax-active, dax-faults, devdax-io, run, reboot, fio, bench, fill, verify, race, fault-bind\)$/);
   expectOne(t, 'name: x\nsteps:\n  - name: a step\n    frobnicate: {}\n', 4, 5, /^unknown step kind 'frobnicate'/);
 });
 
@@ -257,7 +257,7 @@ steps:
   t.equal(s.file, FILE);
   t.equal(s.kernel, 'debian-7.2', 'default kernel');
   t.equal(s.image, 'default', 'default image');
-  t.same(s.machine, { type: 'pc', memory: 4 * G, cpus: 2, accel: 'auto', ramFile: false, numa: false, disks: [], network: 'closed' });
+  t.same(s.machine, { arch: 'x86_64', type: 'pc', memory: 4 * G, cpus: 2, accel: 'auto', ramFile: false, numa: false, disks: [], network: 'closed' });
   t.same(s.timeouts, { boot: 180_000, ssh: 60_000, step: 120_000, teardown: 30_000, silence: 90_000 });
   t.same(s.cmdline, []);
   t.equal(s.allowUnbackedMemmap, false);
@@ -289,7 +289,7 @@ t.test('scenario-level timeouts and machine are applied', async (t) => {
     ),
     catalog,
   );
-  t.same(s.machine, { type: 'q35', memory: 8 * G, cpus: 4, accel: 'tcg', ramFile: false, numa: false, disks: [], network: 'closed' });
+  t.same(s.machine, { arch: 'x86_64', type: 'q35', memory: 8 * G, cpus: 4, accel: 'tcg', ramFile: false, numa: false, disks: [], network: 'closed' });
   t.equal(s.timeouts.step, 120_000);
   t.equal(s.timeouts.boot, 600_000);
   t.equal(s.timeouts.ssh, 60_000);

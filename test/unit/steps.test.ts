@@ -6,6 +6,7 @@ import { mountOptions } from '../../harness/steps/mount.js';
 import { namespaceStep } from '../../harness/steps/namespace.js';
 import { asArray, chardevOf } from '../../harness/steps/ndctl.js';
 import { ramdaxStep } from '../../harness/steps/ramdax.js';
+import { FakeNd } from '../helpers/fake-nd.js';
 import { judgeTap, looksLikeTap, runStep } from '../../harness/steps/run.js';
 import type { CommandResult, Guest, NamespaceInfo, StepContext } from '../../harness/steps/types.js';
 
@@ -39,32 +40,6 @@ function ctxOf(guest: Guest, o: { carveOuts?: CarveOut[]; ramdax?: DriverAvailab
     timeoutMs: 10_000,
   };
 }
-
-const DEV = '/sys/bus/platform/devices/e820_pmem';
-
-/** The sysfs side of e820_pmem: who holds it, and what unbind/bind do. */
-function platformDevice(initial: string, opts: { bindWorks?: boolean; exists?: boolean } = {}): Handler[] {
-  let driver = initial;
-  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  return [
-    [new RegExp(`^test -e ${esc(DEV)}$`), () => ({ exitCode: opts.exists === false ? 1 : 0 })],
-    [/^modprobe -a -q /, () => ({})],
-    [new RegExp(`^echo \\S+ > ${esc(DEV)}/driver_override$`), () => ({})],
-    [new RegExp(`^basename "\\$\\(readlink ${esc(DEV)}/driver( 2>/dev/null)?\\)"$`), () => ({ stdout: `${driver === '' ? '.' : driver}\n` })],
-    [/^echo e820_pmem > \/sys\/bus\/platform\/drivers\/(\S+)\/unbind$/, () => ((driver = ''), {})],
-    [/^echo e820_pmem > \/sys\/bus\/platform\/drivers\/ramdax\/bind$/, () => ((driver = opts.bindWorks === false ? driver : 'ramdax'), {})],
-  ];
-}
-
-const ramdaxBus = (dimms: number, regions: number) => ({
-  provider: 'ramdax',
-  dev: 'ndbus1',
-  dimms: Array.from({ length: dimms }, (_, i) => ({ dev: `nmem${i}`, id: `ramdax-${i}`, state: 'enabled' })),
-  regions: Array.from({ length: regions }, (_, i) => ({ dev: `region${i}`, size: G, align: 16 * M, available_size: G, type: 'pmem', iset_id: 1234 + i, persistence_domain: 'unknown' })),
-});
-const e820Bus = { provider: 'e820', dev: 'ndbus0' };
-
-const ndctlList = (json: unknown): Handler => [/^ndctl list -BDR$/, () => ({ stdout: `${JSON.stringify(json, null, 2)}\n` })];
 
 // ---------------------------------------------------------------- pure helpers
 
@@ -132,7 +107,7 @@ t.test('asArray and chardevOf', async (t) => {
   t.equal(chardevOf({ dev: 'namespace0.0', mode: 'devdax', size: 1, daxregion: { devices: [] } }), undefined);
 });
 
-// ---------------------------------------------------------------- ramdax step
+// ---------------------------------------------------------------- ramdax step (bind; lifecycle flows: ramdax-lifecycle.test.ts)
 
 const ramdaxParams = (v: unknown = {}) => ramdaxStep.schema.parse(v);
 
@@ -140,87 +115,64 @@ t.test('ramdax: skipped, without touching the guest, when the kernel has no ramd
   const guest = new FakeGuest([]);
   const out = await ramdaxStep.run(ctxOf(guest, { ramdax: 'absent' }), ramdaxParams());
   t.equal(out.status, 'skip');
+  t.equal(out.skipRest, true, 'the rest of the case is skipped too');
   t.match(out.reason, /kernel 7\.2\.13\+deb14-amd64 has no ramdax driver \(CONFIG_RAMDAX not set\)/);
   t.same(guest.log, [], 'no guest command ran');
 });
 
 t.test('ramdax: nd_e820 control is not skipped when ramdax is absent', async (t) => {
-  const guest = new FakeGuest([...platformDevice('e820_pmem'), ndctlList(e820Bus)]);
-  const out = await ramdaxStep.run(ctxOf(guest, { ramdax: 'absent' }), ramdaxParams({ driver: 'nd_e820', expect: { regions: 0 } }));
+  const guest = new FakeNd(1, {}, 'e820_pmem');
+  guest.holder = 'e820_pmem';
+  const out = await ramdaxStep.run(ctxOf(guest, { ramdax: 'absent' }), ramdaxParams({ driver: 'nd_e820' }));
   t.equal(out.status, 'pass', out.reason ?? 'passed');
+  t.same(out.details?.buses, ['e820']);
 });
 
 t.test('ramdax: passes with one ramdax DIMM and region for one carve-out', async (t) => {
-  const guest = new FakeGuest([...platformDevice('e820_pmem'), ndctlList(ramdaxBus(1, 1))]);
+  const guest = new FakeNd(1, {}, 'e820_pmem');
+  guest.holder = 'e820_pmem';
   const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams());
   t.equal(out.status, 'pass', out.reason ?? 'passed');
   t.equal(out.reason, undefined);
   t.equal(out.details?.dimms, 1);
   t.same(out.details?.regions, [{ dev: 'region0', size: G, align: 16 * M, available: G }]);
   t.same(out.details?.buses, ['ramdax']);
+  t.equal(out.details?.switchedFrom, 'e820_pmem', 'the built-in e820 driver held it first');
   t.ok(guest.log.includes('echo ramdax > /sys/bus/platform/devices/e820_pmem/driver_override'), 'driver_override set');
   const unbind = guest.log.indexOf('echo e820_pmem > /sys/bus/platform/drivers/e820_pmem/unbind');
   const bind = guest.log.indexOf('echo e820_pmem > /sys/bus/platform/drivers/ramdax/bind');
   t.ok(unbind >= 0 && bind > unbind, 'unbound from e820_pmem, then bound to ramdax');
-  t.equal(guest.log.at(-1), 'ndctl list -BDR');
   t.equal(out.commands.length, guest.log.length, 'every command is recorded');
 });
 
-t.test('ramdax: rebind unbinds the device from ramdax and binds it again', async (t) => {
-  const guest = new FakeGuest([...platformDevice('ramdax'), ndctlList(ramdaxBus(1, 1))]);
-  const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams({ rebind: true }));
-  t.equal(out.status, 'pass', out.reason ?? 'passed');
-  const unbind = guest.log.indexOf('echo e820_pmem > /sys/bus/platform/drivers/ramdax/unbind');
-  const bind = guest.log.indexOf('echo e820_pmem > /sys/bus/platform/drivers/ramdax/bind');
-  t.ok(unbind >= 0 && bind > unbind, 'unbound from ramdax, then bound again');
-  t.equal(ramdaxStep.title(ramdaxParams({ rebind: true })), 'rebind e820_pmem to ramdax');
-  const plain = new FakeGuest([...platformDevice('ramdax'), ndctlList(ramdaxBus(1, 1))]);
-  await ramdaxStep.run(ctxOf(plain), ramdaxParams());
-  t.notOk(plain.log.some((c) => c.endsWith('/unbind')), 'without rebind a bound device is left alone');
-});
-
-t.test('ramdax: already bound to ramdax, several buses listed as an array', async (t) => {
-  const guest = new FakeGuest([...platformDevice('ramdax'), ndctlList([e820Bus, ramdaxBus(2, 2)])]);
+t.test('ramdax: already bound to ramdax, two carve-outs', async (t) => {
+  const guest = new FakeNd(2);
+  guest.holder = 'ramdax';
   const out = await ramdaxStep.run(ctxOf(guest, { carveOuts: [{ size: G, start: 4 * G }, { size: G, start: 6 * G }] }), ramdaxParams());
   t.equal(out.status, 'pass', out.reason ?? 'passed');
-  t.notOk(guest.log.some((c) => /unbind|\/bind$/.test(c)), 'no rebinding needed');
-  t.same(out.details?.buses, ['e820', 'ramdax']);
+  t.notOk(guest.log.some((c) => /unbind$|\/bind$/.test(c)), 'no rebinding needed');
+  t.equal(out.details?.dimms, 2);
 });
 
-t.test('ramdax: fails with a clear reason when the DIMM count differs', async (t) => {
-  const guest = new FakeGuest([...platformDevice('e820_pmem'), ndctlList(ramdaxBus(2, 1))]);
+t.test('ramdax: fails with a clear reason when the DIMM or region count differs', async (t) => {
+  const guest = new FakeNd(2);
   const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams());
   t.equal(out.status, 'fail');
-  t.equal(out.reason, 'expected 1 DIMM(s) on the ramdax bus, ndctl shows 2');
-});
-
-t.test('ramdax: fails with a clear reason when the region count differs', async (t) => {
-  const guest = new FakeGuest([...platformDevice('e820_pmem'), ndctlList(ramdaxBus(1, 0))]);
-  const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams());
-  t.equal(out.status, 'fail');
-  t.equal(out.reason, 'expected 1 region(s), ndctl shows 0');
+  t.equal(out.reason, 'after binding ramdax: expected 1 DIMM(s) on the ramdax bus, ndctl shows 2 (+1 more: expected 1 region(s), ndctl shows 2)');
+  const out2 = await ramdaxStep.run(ctxOf(new FakeNd(1)), ramdaxParams({ expect: { regions: 0 } }));
+  t.equal(out2.reason, 'after binding ramdax: expected 0 region(s), ndctl shows 1');
 });
 
 t.test('ramdax: explicit expect overrides the carve-out count', async (t) => {
-  const guest = new FakeGuest([...platformDevice('e820_pmem'), ndctlList(ramdaxBus(2, 1))]);
-  const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams({ expect: { dimms: 2, regions: 1 } }));
+  const out = await ramdaxStep.run(ctxOf(new FakeNd(2)), ramdaxParams({ expect: { dimms: 2, regions: 2 } }));
   t.equal(out.status, 'pass', out.reason ?? 'passed');
-  const guest2 = new FakeGuest([...platformDevice('e820_pmem'), ndctlList(ramdaxBus(1, 1))]);
-  const out2 = await ramdaxStep.run(ctxOf(guest2), ramdaxParams({ expect: { dimms: 3 } }));
-  t.equal(out2.reason, 'expected 3 DIMM(s) on the ramdax bus, ndctl shows 1');
-});
-
-t.test('ramdax: no ramdax bus', async (t) => {
-  const guest = new FakeGuest([...platformDevice('e820_pmem'), ndctlList(e820Bus)]);
-  const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams());
-  t.equal(out.status, 'fail');
-  t.equal(out.reason, "no nvdimm bus with provider 'ramdax' (buses: e820)");
-  const empty = await ramdaxStep.run(ctxOf(new FakeGuest([...platformDevice('e820_pmem'), [/^ndctl list -BDR$/, () => ({ stdout: '' })]])), ramdaxParams());
-  t.equal(empty.reason, "no nvdimm bus with provider 'ramdax' (buses: none)", 'ndctl prints nothing when there is no bus');
+  const out2 = await ramdaxStep.run(ctxOf(new FakeNd(1)), ramdaxParams({ expect: { dimms: 3 } }));
+  t.equal(out2.reason, 'after binding ramdax: expected 3 DIMM(s) on the ramdax bus, ndctl shows 1');
 });
 
 t.test('ramdax: no e820_pmem device (memmap missing or outside RAM)', async (t) => {
-  const guest = new FakeGuest(platformDevice('', { exists: false }));
+  const guest = new FakeNd(1);
+  guest.replies.push([/^test -e /, () => ({ exitCode: 1 })]);
   const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams());
   t.equal(out.status, 'fail');
   t.match(out.reason, /^no \/sys\/bus\/platform\/devices\/e820_pmem: the kernel made no legacy PMEM range/);
@@ -228,17 +180,17 @@ t.test('ramdax: no e820_pmem device (memmap missing or outside RAM)', async (t) 
 });
 
 t.test('ramdax: bind does not take', async (t) => {
-  const guest = new FakeGuest([...platformDevice('e820_pmem', { bindWorks: false }), ndctlList(ramdaxBus(1, 1))]);
-  const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams());
+  const out = await ramdaxStep.run(ctxOf(new FakeNd(1, { bindFails: true })), ramdaxParams());
   t.equal(out.status, 'fail');
-  t.equal(out.reason, "e820_pmem is bound to '.', not ramdax");
+  t.match(out.reason, /^exit 1: echo e820_pmem > \/sys\/bus\/platform\/drivers\/ramdax\/bind — sh: echo: I\/O error/);
 });
 
 t.test('ramdax: ndctl prints garbage', async (t) => {
-  const guest = new FakeGuest([...platformDevice('e820_pmem'), [/^ndctl list -BDR$/, () => ({ stdout: 'libndctl: oops\n' })]]);
+  const guest = new FakeNd(1);
+  guest.replies.push([/^for f in \/sys\/bus\/nd\/devices\/ndbus\*\/wait_probe/, () => ({ stdout: '--- ndctl\nlibndctl: oops\n' })]);
   const out = await ramdaxStep.run(ctxOf(guest), ramdaxParams());
   t.equal(out.status, 'fail');
-  t.match(out.reason, /^not JSON from 'ndctl list -BDR': libndctl: oops/);
+  t.match(out.reason, /^before the bind: ndctl list printed something that is not JSON: --- ndctl\nlibndctl: oops/);
 });
 
 // ---------------------------------------------------------------- namespace step
