@@ -172,3 +172,19 @@ t.test('impossible sizes print the number ndctl printed (2^64 - 126976, not its 
   t.equal(impossibleSizes(reg), "region0: ndctl reports impossible sizes (size 4096, available_size -126976, mapping length 18446744073709424640 on nmem0): the carve-out is no larger than ramdax's label area");
   t.equal(impossibleSizes({ dev: 'region1', size: 262144, available_size: 131072, mappings: [{ dimm: 'nmem1', offset: 0, length: 131072 }] }), undefined);
 });
+
+t.test('the case verdict (caseStatus) over judged points: still broken passes, fixed and newly broken fail', async (t) => {
+  const { caseStatus } = await import('../../harness/runner/case.js');
+  const run = (kernel: KernelFacts, points: Point[]) => {
+    const kb = new KnownBad(kernel.name, pickEntry(entries, kernel));
+    for (const p of points) kb.judge(p);
+    const last = kb.finalPoint();
+    return caseStatus([...points, ...(last ? [last] : [])].map((p, i) => ({ id: i + 1, ...p })));
+  };
+  const broken = () => [step('boot', 'pass'), step('bind', 'fail', 'region0: ndctl reports impossible sizes'), step('next', 'miss', 'step 1 failed as known'), { name: 'shutdown', kind: 'shutdown' as const, status: 'pass' as const, durationMs: 1 }];
+  t.equal(run(unpatched, broken()), 'pass', 'unpatched, failing as known: still broken, exit 0');
+  t.equal(run(patched, broken()), 'fail', 'with the fix the same failure fails');
+  t.equal(run(unpatched, [step('boot', 'pass'), step('bind', 'pass')]), 'fail', 'unpatched but passing: fixed? fails');
+  t.equal(run(patched, [step('boot', 'pass'), step('bind', 'pass')]), 'pass', 'with the fix, passing: pass');
+  t.equal(run(unpatched, [step('boot', 'pass'), step('bind', 'fail', 'something else')]), 'fail', 'newly broken fails');
+});
