@@ -188,3 +188,12 @@ t.test('the case verdict (caseStatus) over judged points: still broken passes, f
   t.equal(run(patched, [step('boot', 'pass'), step('bind', 'pass')]), 'pass', 'with the fix, passing: pass');
   t.equal(run(unpatched, [step('boot', 'pass'), step('bind', 'fail', 'something else')]), 'fail', 'newly broken fails');
 });
+
+t.test('report.txt names the cases that are still broken as known', async (t) => {
+  const { renderText } = await import('../../harness/report/text.js');
+  const last = { id: 4, name: 'known bad on source-7.2 (ramdax binds a range not larger than its label area)', kind: 'step' as const, status: 'pass' as const, durationMs: 0, details: { verdict: 'still-broken' } };
+  const c = { id: 'tiny-carveouts[size=one-page-4K]', scenario: 'tiny-carveouts', file: 'x.yaml', status: 'pass' as const, startedAt: '', durationMs: 1, boot: {}, points: [{ id: 1, name: 'boot', kind: 'boot' as const, status: 'pass' as const, durationMs: 1 }, last], files: {} };
+  const text = renderText({ runId: 'R', dir: '/x', startedAt: '2026-11-30T00:00:00Z', status: 'pass', harness: { version: '0.1.0', node: 'v20' }, host: { cpu: 'x', cores: 2, loadavg: [] }, cases: [c], counts: { pass: 1, fail: 0, error: 0, miss: 0, skip: 0 } });
+  t.match(text, /^known bad, still broken: tiny-carveouts\[size=one-page-4K\] — known bad on\n {2}source-7\.2 \(ramdax binds a range not larger than its label area\)$/m);
+  for (const l of text.split('\n')) t.ok(l.length <= 80, `≤ 80: ${l}`);
+});
