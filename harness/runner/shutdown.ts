@@ -23,9 +23,9 @@ export async function shutdownMachine(m: Machine, o: { dmesgFile: string; guestG
   if (m.vm.running && !m.session.closed && !o.guestGone) {
     await saveDmesg(m, o.dmesgFile, o.log);
     if (o.coverageDir) await collectCoverage(m.session, o.coverageDir, 'before power-off', m.inputs.kernel);
+    await m.session.exec('sync; echo o > /proc/sysrq-trigger', { timeoutMs: 5000 }).catch(() => undefined);
   } else if (o.coverageDir) {
     await markLost(o.coverageDir, 'the guest was gone (panic, hang or QEMU exit) before power-off: the counters since the last collection are lost');
-    await m.session.exec('sync; echo o > /proc/sysrq-trigger', { timeoutMs: 5000 }).catch(() => undefined);
   }
   await o.teardown.run();
   m.vm.killNow();
