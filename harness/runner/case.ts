@@ -15,6 +15,7 @@ import { hasKmemleak, kmemleakPoint } from './kmemleak.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
 import { Expectations } from './expect.js';
+import { KnownBad, pickEntry, type KernelFacts } from './known-bad.js';
 import { markLost } from '../coverage/collect.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
 import { isConsoleOnly, runConsoleCase } from './console-case.js';
@@ -25,6 +26,13 @@ import { capabilitiesOf } from '../setup/detect.js';
 async function consoleOnlyKernel(s: Scenario, env: CaseEnv): Promise<KernelArtifact | undefined> {
   const k = await currentKernel(env.cacheDir, s.kernel).catch(() => undefined);
   return k && isConsoleOnly(k) ? k : undefined;
+}
+
+/** Name, release and patch subjects of the case's kernel, for `expect.kernels` (the name alone when it is not set up: the boot reports that). */
+async function kernelFacts(s: Scenario, env: CaseEnv): Promise<KernelFacts> {
+  const k = await currentKernel(env.cacheDir, s.kernel).catch(() => undefined);
+  const patches = k ? (kernelIdentity(k).build?.patches ?? []) : [];
+  return { name: s.kernel, release: k?.release, patches: patches.map((p) => p.subject ?? '') };
 }
 
 export interface CaseEnv extends MachineEnv {
@@ -66,6 +74,7 @@ export async function runBootGroup(
     await mkdir(dir, { recursive: true });
     const result = newResult(c, env.store.dir, dir);
     const expectations = new Expectations(s.expect?.finding, s.steps);
+    const knownBad = new KnownBad(s.kernel, s.expect?.kernels ? pickEntry(s.expect.kernels, await kernelFacts(s, env)) : undefined);
     const record: Emit = async (p) => {
       const point: PointResult = { id: result.points.length + 1, ...p };
       result.points.push(point);
@@ -75,11 +84,11 @@ export async function runBootGroup(
     // Expected findings (expect: { finding }) are judged before a point is recorded, in place: the runner goes on from the judged status.
     const emit: Emit = async (p) => {
       if (expectations.active) expectations.judge(p);
+      if (knownBad.active) knownBad.judge(p);
       await record(p);
     };
     const close = async () => {
-      const last = expectations.finalPoint();
-      if (last) await record(last);
+      for (const last of [expectations.finalPoint(), knownBad.finalPoint()]) if (last) await record(last);
       return finish(result, c, env);
     };
 

@@ -79,7 +79,7 @@ t.test('a case fails on purpose; the scenario made from the real console log rep
   const made = await cli(['new', '--from-console', 'test/fixtures/consoles/real-warning-beyond-ram.log', '--name', 'from-console-beyond-ram', '--out', fromConsole]);
   t.equal(made.exitCode, 0, `new --from-console exits 0 (${tail(made.stderr)})`);
   // npm test turns automatic archives off for the other tests (RAMDAX_HARNESS_PACK_LIMIT=0): here the default limit is on.
-  const r = await cli(['run', 'scenarios/edge/beyond-ram.yaml', fromConsole, '--kernel', 'source-7.2', '--results', results, '--report', 'wait'], { env: { RAMDAX_HARNESS_PACK_LIMIT: String(256 * 2 ** 20) } });
+  const r = await cli(['run', 'test/fixtures/scenarios/beyond-ram.yaml', fromConsole, '--kernel', 'source-7.2', '--results', results, '--report', 'wait'], { env: { RAMDAX_HARNESS_PACK_LIMIT: String(256 * 2 ** 20) } });
   t.equal(r.exitCode, 1, `exit 1: beyond-ram fails (${tail(r.stderr)})`);
   runDir = join(results, (await readdir(results))[0]!);
   caseDir = join(runDir, 'beyond-ram');
