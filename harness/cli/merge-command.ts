@@ -12,8 +12,8 @@ import { readShardRecord, SHARD_FILE } from '../results/shard-record.js';
 import { checkOrigin, writeOutputs } from '../reporters/outputs.js';
 import { exitCodeFor } from '../runner/run.js';
 
-/** Files of a run folder that the merge writes anew instead of copying. */
-const REWRITTEN = new Set(['results.json', 'results.tap', 'events.jsonl', SHARD_FILE, LOCK_FILE, 'report.html', 'report.txt', 'metrics.csv', 'metrics.json', 'junit.xml', 'kcidb.json', 'github-summary.md', 'compare.tap']);
+/** Files of a run folder that the merge writes anew instead of copying (report.log: the background report's messages, one per shard). */
+const REWRITTEN = new Set(['results.json', 'results.tap', 'events.jsonl', SHARD_FILE, LOCK_FILE, 'report.html', 'report.txt', 'metrics.csv', 'metrics.json', 'junit.xml', 'kcidb.json', 'github-summary.md', 'compare.tap', 'report.log']);
 
 /** `merge DIR… --out DIR`: one run folder from shard folders; returns the exit status of the merged run. */
 export async function mergeDirs(dirs: string[], out: string, o: { force?: boolean; origin: string; github?: boolean }): Promise<number> {
