@@ -65,8 +65,9 @@ export function privateNeedles(o: { cacheDir: string; runDir: string }): string[
     resolve(o.runDir),
     resolve(dirname(o.runDir)),
     projectRoot,
-    // With the slash: '/root' alone is part of 'image/rootfs.img'.
-    `${homedir().replace(/\/$/, '')}/`,
+    // With the slash: '/root' alone is part of 'image/rootfs.img'. Root's home is also the
+    // guest's, which scenarios write to (/root/labels.random): for root, the specific paths above stand.
+    homedir() === '/root' ? '' : `${homedir().replace(/\/$/, '')}/`,
     tmpdir() === '/tmp' ? '' : tmpdir(),
     // Short or generic names (root, vm) would match ordinary words; they are checked where they would appear: user@host.
     ...(user.length >= 4 && user !== 'root' ? [user] : []),

@@ -46,7 +46,6 @@ export async function bootGuest(
   /** For a reboot inside the same QEMU: only console lines from here on count, deadlines start now. */
   from: { line: number; at: number } = { line: 0, at: vm.startedAt },
 ): Promise<SshSession> {
-  const since = (t: number) => t - vm.startedAt;
   const stage = (): string =>
     times.sshdStartedMs !== undefined ? 'sshd started' : times.initStartedMs !== undefined ? 'init started' : times.kernelStartedMs !== undefined ? 'kernel started' : 'no kernel output';
   const fail = (why: string, status?: 'fail' | 'error', portInUse = false) => {
@@ -55,13 +54,32 @@ export async function bootGuest(
     const st = status ?? (findings.length || times.kernelStartedMs !== undefined ? 'fail' : 'error');
     return new BootFailure(st, `${why} (stage reached: ${stage()})${findings.length ? `: ${findings[0]!.title}` : ''}`, findings, vm.console.tail(40), portInUse);
   };
-  const mark = (key: keyof typeof MARKERS, field: keyof BootTimes) =>
-    vm.console.on('line', (l: { t: number; text: string }) => {
-      if (times[field] === undefined && MARKERS[key].test(l.text)) times[field] = l.t;
-    });
-  mark('kernel', 'kernelStartedMs');
-  mark('init', 'initStartedMs');
-  mark('sshd', 'sshdStartedMs');
+  // One listener per boot, removed when the boot ends (a machine that reboots ten times must not keep ten).
+  const marks: [RegExp, keyof BootTimes][] = [[MARKERS.kernel, 'kernelStartedMs'], [MARKERS.init, 'initStartedMs'], [MARKERS.sshd, 'sshdStartedMs']];
+  const onLine = (l: { t: number; text: string }) => {
+    for (const [re, field] of marks) if (times[field] === undefined && re.test(l.text)) times[field] = l.t;
+  };
+  vm.console.on('line', onLine);
+  // Lines printed before the wait began (after a reboot: while the translation cache was being flushed) count too.
+  for (const l of vm.console.linesFrom(from.line)) onLine(l);
+  try {
+    return await waitForGuest(vm, target, d, times, interrupt, from, fail);
+  } finally {
+    vm.console.off('line', onLine);
+  }
+}
+
+/** The body of bootGuest: the two phases (sshd started, then SSH answers) under their deadlines. */
+async function waitForGuest(
+  vm: QemuVm,
+  target: SshTarget,
+  d: BootDeadlines,
+  times: BootTimes,
+  interrupt: AbortSignal,
+  from: { line: number; at: number },
+  fail: (why: string, status?: 'fail' | 'error', portInUse?: boolean) => BootFailure,
+): Promise<SshSession> {
+  const since = (t: number) => t - vm.startedAt;
 
   const bootDeadline = from.at + d.bootMs;
   let exited = false;

@@ -2,7 +2,7 @@ import { appendFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HarnessError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { needsKexec, needsReset } from '../plan/boot-groups.js';
+import { needsKexec, needsRamFile, needsReset } from '../plan/boot-groups.js';
 import type { BootTimes, CaseResult } from '../results/model.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import type { Scenario } from '../scenario/load.js';
@@ -173,7 +173,7 @@ export async function startMachine(
 ): Promise<Machine> {
   const { env, progress } = o;
   const target = await loadSshTarget(0, env.keys);
-  const files = await machineFiles(s, inputs.image, o.teardown);
+  const files = await machineFiles(s, inputs.image, o.teardown, needsRamFile(s, inputs.accel.accel));
   // machine.disks: empty sparse files in the case folder, removed after the VM stops.
   let scratch: Disk[] = [];
   o.teardown.add(() => removeScratchDisks(scratch));
@@ -227,36 +227,6 @@ export async function startMachine(
       throw err;
     }
   }
-}
-
-/**
- * Power-cycle: kill QEMU without warning (as a power cut would), then start a
- * new QEMU from the same spec — same RAM file and disk overlay — on a fresh
- * port and control socket, and wait for SSH. The console log continues.
- * Returns boot times relative to the new QEMU's start.
- */
-export async function powerCycle(m: Machine, s: Scenario, env: MachineEnv, bootMs: number): Promise<BootTimes> {
-  if (!m.spec.memoryFile) throw new HarnessError('infra', 'power-cycle needs `machine: { ramFile: true }`: without a RAM file the carve-out would not survive');
-  await m.session.exec('sync', { timeoutMs: 10_000 }).catch(() => undefined);
-  m.session.close();
-  m.vm.killNow();
-  await m.vm.waitExit(10_000);
-  await appendFile(m.consoleFile, '\n=== ramdax-harness: power cycle: QEMU killed, starting a new one on the same RAM file ===\n').catch(() => undefined);
-  const port = await freeLoopbackPort();
-  const spec: VmSpec = { ...m.spec, sshPort: port, qmpSocket: qmpSocketPath() };
-  let vm: QemuVm | undefined;
-  m.teardown.add(async () => {
-    if (vm) m.progress.stop = await vm.stop(s.timeouts.teardown);
-    await rm(spec.qmpSocket, { force: true });
-  });
-  vm = new QemuVm(spec, m.consoleFile);
-  const times: BootTimes = {};
-  const target = await loadSshTarget(port, env.keys);
-  Object.assign(m, { vm, spec, port });
-  m.progress.argv = [spec.binary, ...vm.argv];
-  m.session = await bootGuest(vm, target, { bootMs, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence }, times, env.interrupt);
-  m.teardown.add(() => m.session.close());
-  return times;
 }
 
 /**

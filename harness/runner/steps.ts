@@ -11,7 +11,8 @@ import { findFindings, taintFlags } from '../triage/findings.js';
 import { bootGuest, BootFailure } from './boot.js';
 import { StepFailure } from '../steps/recorder.js';
 import { formatCommand, mergeFindings, readDmesg, responsive, unlessGone } from './guest-state.js';
-import { kexecLoadScript, powerCycle, type Machine, type MachineEnv } from './machine.js';
+import { kexecLoadScript, type Machine, type MachineEnv } from './machine.js';
+import { powerCycle, restartsOnReset, WARM_REBOOT_COMMAND, warmRestart } from './restart.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
 import { collectCoverage } from '../coverage/collect.js';
@@ -55,8 +56,8 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
   const rebootOnce = async (timeoutMs: number, method: RebootMethod) => {
     // gcov counters live in guest RAM: saved before any kind of reboot ends it.
     if (env.coverage) await collectCoverage(m.session, caseDir, `before ${method} reboot`, m.inputs.kernel);
-    if (method === 'power-cycle') {
-      const t = await powerCycle(m, s, env, timeoutMs);
+    if (method === 'power-cycle' || (method === 'warm' && restartsOnReset(m))) {
+      const t = await (method === 'power-cycle' ? powerCycle : warmRestart)(m, s, env, timeoutMs);
       rebooted = true;
       return { ...t };
     }
@@ -65,7 +66,7 @@ export async function runSteps(m: Machine, s: Scenario, caseDir: string, emit: E
       const load = await guest.exec(kexecLoadScript(!!m.inputs.kernel.initrd), { timeoutMs: Math.min(timeoutMs, 120_000) });
       if (load.exitCode !== 0) throw new StepFailure(`kexec load failed (exit ${load.exitCode}): ${load.stderr.trim().split('\n').at(-1) ?? ''}`);
     }
-    const jump = method === 'kexec' ? 'kexec -e' : 'sync; echo 1 > /proc/sys/kernel/sysrq; echo b > /proc/sysrq-trigger';
+    const jump = method === 'kexec' ? 'kexec -e' : WARM_REBOOT_COMMAND;
     await m.session.exec(jump, { timeoutMs: 3000 }).catch(() => undefined);
     m.session.close();
     const times: BootTimes = {};

@@ -1,7 +1,11 @@
 import { connect } from 'node:net';
 
-/** Send one QMP command (after capabilities negotiation); resolves when QEMU answers or the socket closes. */
-export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000): Promise<void> {
+/**
+ * Send one QMP command (after capabilities negotiation); resolves with QEMU's
+ * `return` value, or undefined when the socket closes first (e.g. after `quit`).
+ * An `error` answer rejects with QEMU's description.
+ */
+export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000, args?: Record<string, unknown>): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     let buf = '';
@@ -10,11 +14,11 @@ export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000
       sock.destroy();
       reject(new Error(`QMP ${execute}: no answer in ${timeoutMs}ms`));
     }, timeoutMs);
-    const done = (err?: Error) => {
+    const done = (err?: Error, value?: unknown) => {
       clearTimeout(timer);
       sock.destroy();
       if (err) reject(err);
-      else resolve();
+      else resolve(value);
     };
     sock.on('error', (err) => done(err));
     sock.on('close', () => done());
@@ -26,9 +30,59 @@ export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000
         if (line.includes('"QMP"')) sock.write('{"execute":"qmp_capabilities"}\n');
         else if (line.includes('"return"') && !sent) {
           sent = true;
-          sock.write(`${JSON.stringify({ execute })}\n`);
-        } else if (line.includes('"return"') && sent) done();
+          sock.write(`${JSON.stringify(args ? { execute, arguments: args } : { execute })}\n`);
+        } else if (sent && (line.includes('"return"') || line.includes('"error"'))) {
+          const msg = JSON.parse(line) as { return?: unknown; error?: { desc?: string } };
+          if (msg.error) done(new Error(`QMP ${execute}: ${msg.error.desc ?? 'error'}`));
+          else done(undefined, msg.return);
+        }
       }
     });
   });
+}
+
+/** One human-monitor (HMP) command through QMP; resolves with its text output. */
+export async function hmpCommand(socketPath: string, commandLine: string, timeoutMs = 3000): Promise<string> {
+  const out = await qmpCommand(socketPath, 'human-monitor-command', timeoutMs, { 'command-line': commandLine });
+  return typeof out === 'string' ? out : '';
+}
+
+export interface QmpEventWait {
+  /** Resolves once the connection is ready (capabilities negotiated): events from then on are seen. */
+  ready: Promise<void>;
+  /** Resolves true when the event came, false on timeout or a closed socket. */
+  seen: Promise<boolean>;
+}
+
+/**
+ * Watch for one QMP event (e.g. RESET). QEMU's monitor takes one client at a
+ * time: the connection closes as soon as the event comes or the wait ends.
+ */
+export function qmpWaitEvent(socketPath: string, event: string, timeoutMs: number): QmpEventWait {
+  let ready!: () => void;
+  const readyP = new Promise<void>((r) => (ready = r));
+  const seen = new Promise<boolean>((resolve) => {
+    const sock = connect(socketPath);
+    let buf = '';
+    const done = (v: boolean) => {
+      clearTimeout(timer);
+      sock.destroy();
+      ready();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    sock.on('error', () => done(false));
+    sock.on('close', () => done(false));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.includes('"QMP"')) sock.write('{"execute":"qmp_capabilities"}\n');
+        else if (line.includes('"return"')) ready();
+        else if (line.includes(`"event": "${event}"`) || line.includes(`"event":"${event}"`)) done(true);
+      }
+    });
+  });
+  return { ready: readyP, seen };
 }
