@@ -5,7 +5,7 @@ import { host } from '../common/exec.js';
 import { ExitCode } from '../common/exit-codes.js';
 import { stderrLogger } from '../common/log.js';
 import { readPatchSeries } from '../kbuild/patch-series.js';
-import { mergeCoverage } from '../coverage/merge.js';
+import { coverageSummaryPath, mergeCoverage } from '../coverage/merge.js';
 import { changedLines, type ChangedLines } from '../coverage/patch-lines.js';
 import { buildRunCoverage, coverageRoot, tapComments } from '../coverage/report.js';
 import { readRun } from '../results/read.js';
@@ -38,6 +38,8 @@ export function registerCoverage(program: Command, setExit: (code: number) => vo
     .option('--range <tree:a..b>', 'also report which lines changed in this git revision range ran')
     .action(async (runDirs: string[], o: { out: string; patch: string[]; range?: string }) => {
       const changed = await changesOf(o);
+      // Bad input before anything is installed: every folder must hold a run's coverage.
+      for (const d of runDirs) await coverageSummaryPath(d);
       await ensureCoverageTools(stderrLogger());
       const s = await mergeCoverage(runDirs, resolve(o.out), { log: stderrLogger(), changed });
       process.stdout.write(`${tapComments(s, resolve(o.out)).join('\n')}\n`);

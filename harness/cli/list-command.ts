@@ -12,13 +12,14 @@ import { projectRoot } from '../common/paths.js';
 import { patchLabel } from '../kbuild/patch-series.js';
 import { resolveKernelArgs } from './kernel-ref.js';
 import { cacheOption, collect } from './options.js';
+import { planLab } from './lab-options.js';
 
 export function registerList(program: Command, setExit: (code: number) => void): void {
   program
     .command('list')
     .description('print the cases that would run, with kernel, machine, carve-outs and steps, without booting anything')
     .argument('[paths...]', 'scenario files or folders (default: scenarios/)')
-    .option('--filter <glob...>', 'only cases whose id matches a glob', [])
+    .option('--filter <glob>', 'only cases whose id matches this glob (repeat for more)', collect, [] as string[])
     .option('--quick', 'list the quick suite (scenarios/quick/)', false)
     .option('--kernel <name|path>', 'as `run --kernel`: a kernels/*.yaml name, a bzImage or a kernel tree (repeat for a kernel axis); nothing is built', collect, [] as string[])
     .option('--patch <file>', 'as `run --patch` (read and checked, not applied)', collect, [] as string[])
@@ -27,10 +28,15 @@ export function registerList(program: Command, setExit: (code: number) => void):
     .addOption(cacheOption())
     .option('--arch <arch>', 'only cases of this guest architecture (x86_64, arm64; repeatable)', collect, [] as string[])
     .option('--json', 'machine-readable output', false)
-    .action(async (paths: string[], o: { filter: string[]; json: boolean; kernel: string[]; patch: string[]; modules?: string; kernelConfig?: string; cache: string; quick: boolean; arch: string[] }) => {
+    .option('--shard <I/N|auto>', 'as `run --shard`: only the cases of this shard')
+    .option('--durations <results>', 'as `run --durations`: balance the shards by an earlier run')
+    .action(async (paths: string[], o: { filter: string[]; json: boolean; kernel: string[]; patch: string[]; modules?: string; kernelConfig?: string; cache: string; quick: boolean; arch: string[]; shard?: string; durations?: string }) => {
       if (o.quick && paths.length) throw inputError('give either --quick or scenario paths, not both');
       const kernels = await resolveKernelArgs(await loadCatalog(), { kernel: o.kernel, patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache });
-      const cases = await loadCases(o.quick ? [join(projectRoot, 'scenarios', 'quick')] : paths.length ? paths : ['scenarios'], o.filter, kernels.names, { catalog: kernels.catalog, arches: o.arch });
+      const loaded = await loadCases(o.quick ? [join(projectRoot, 'scenarios', 'quick')] : paths.length ? paths : ['scenarios'], o.filter, kernels.names, { catalog: kernels.catalog, arches: o.arch });
+      const { cases, shard } = await planLab(loaded, { reporter: [], kcidbOrigin: 'ramdax', shard: o.shard, durations: o.durations });
+      if (shard) process.stderr.write(`shard ${shard.index}/${shard.total} (${shard.source}, balanced by ${shard.balancedBy}): ${cases.length} of ${shard.planned.length} case(s)
+`);
       if (!o.json) {
         for (const k of kernels.adhoc) {
           process.stdout.write(`kernel ${k.name}: ${k.describe}\n`);

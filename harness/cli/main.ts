@@ -6,6 +6,8 @@ import { registerCompare } from './compare-command.js';
 import { registerBisect } from './bisect-command.js';
 import { registerKernel } from './kernel-command.js';
 import { registerList } from './list-command.js';
+import { registerMerge } from './merge-command.js';
+import { registerHistory } from './history-command.js';
 import { registerNew } from './new-command.js';
 import { registerReport } from './report-command.js';
 import { registerRun } from './run-command.js';
@@ -22,7 +24,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText('after', `\n${exitCodeHelp}`)
     .exitOverride()
     .showHelpAfterError();
-  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerKernel, registerBisect, registerCompare, registerReport, registerNew, registerCoverage];
+  const commands = [registerSetup, registerRun, registerList, registerValidate, registerRepro, registerKernel, registerBisect, registerCompare, registerReport, registerNew, registerCoverage, registerMerge, registerHistory];
   for (const register of commands) register(program, setExit);
   for (const c of program.commands) {
     c.addHelpText('after', `\n${exitCodeHelp}`).exitOverride();

@@ -1,5 +1,6 @@
 import { cp, mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { exists } from '../common/fs.js';
 import { inputError } from '../common/errors.js';
 import { sha256File } from '../common/hash.js';
 import type { Logger } from '../common/log.js';
@@ -15,6 +16,14 @@ async function walk(dir: string, base = dir, out: string[] = []): Promise<string
     else out.push(p.slice(base.length + 1));
   }
   return out;
+}
+
+/** A run folder's (or coverage folder's) summary.json; bad input when there is none. */
+export async function coverageSummaryPath(dir: string): Promise<string> {
+  const root = dir.endsWith('/coverage') || dir.endsWith('/coverage/') ? dir.replace(/\/$/, '') : coverageRoot(dir);
+  const path = join(root, 'summary.json');
+  if (!(await exists(path))) throw inputError(`coverage merge: ${dir} has no coverage (no ${path}; was it run with --coverage?)`);
+  return path;
 }
 
 /**
@@ -33,9 +42,10 @@ export async function mergeCoverage(runDirs: readonly string[], outDir: string, 
   await rm(outDir, { recursive: true, force: true });
   await mkdir(join(outDir, 'src'), { recursive: true });
   for (const dir of runDirs) {
-    const root = dir.endsWith('/coverage') || dir.endsWith('/coverage/') ? dir : coverageRoot(dir);
-    const summary = await readFile(join(root, 'summary.json'), 'utf8').then((t) => JSON.parse(t) as CoverageSummary, () => undefined);
-    if (!summary) throw inputError(`coverage merge: ${dir} has no coverage (no ${join(root, 'summary.json')}; was it run with --coverage?)`);
+    const path = await coverageSummaryPath(dir);
+    const root = dirname(path);
+    const summary = await readFile(path, 'utf8').then((t) => JSON.parse(t) as CoverageSummary, () => undefined);
+    if (!summary) throw inputError(`coverage merge: ${path} is not a coverage summary`);
     summaries.push(summary);
     infos.push(join(root, 'coverage.info'));
     for (const rel of await walk(join(root, 'src'))) {

@@ -3,6 +3,7 @@ import type { Metric } from '../model/results.js';
 import type { Compared, Comparison } from './compare.js';
 import { pct, signed } from './judge.js';
 import { relativeMad } from './stats.js';
+import { metricId } from './metric-id.js';
 
 /**
  * A comparison as TAP 14 (pure), in the style of the run reporter: one point
@@ -22,19 +23,25 @@ export function comparisonTap(c: Comparison, header: { baseline: string; current
 
 export const hasRegression = (c: Comparison) => c.compared.some((x) => x.judgement.verdict === 'regression');
 
+/**
+ * The point name is the metric's stable id (no figures: a history follows it
+ * across runs); the verdict and figures are in the YAML diagnostic and, for a
+ * regression or an improvement, a `# perf …` comment line after it.
+ */
 function pointLines(id: number, x: Compared): string[] {
   const j = x.judgement;
-  const what = `${esc(x.caseId)} ${esc(x.metric)}`;
+  const name = esc(metricId(x.caseId, x.point, x.metric));
   const medians = `${fmt(x.baseline.median)} → ${fmt(x.current.median)} ${x.unit} (${signed(j.change)})`;
+  const d = diag(x).map((l) => `  ${l}`);
   switch (j.verdict) {
     case 'regression':
-      return [`not ok ${id} - perf regression: ${what} ${medians}`, ...diag(x).map((l) => `  ${l}`)];
+      return [`not ok ${id} - ${name}`, ...d, `# perf regression: ${name} ${medians}`];
     case 'improvement':
-      return [`ok ${id} - perf improvement: ${what} ${medians} # improvement: ${esc(j.why)}`];
+      return [`ok ${id} - ${name}`, ...d, `# perf improvement: ${name} ${medians}: ${esc(j.why)}`];
     case 'inconclusive':
-      return [`ok ${id} - ${what} ${medians} # SKIP inconclusive: ${esc(j.why)}`];
+      return [`ok ${id} - ${name} # SKIP inconclusive: ${esc(j.why)}`, ...d];
     default:
-      return [`ok ${id} - ${what} ${medians} # ${esc(j.why)}`];
+      return [`ok ${id} - ${name}`, ...d];
   }
 }
 
@@ -45,7 +52,9 @@ function side(m: Metric) {
 function diag(x: Compared): string[] {
   const j = x.judgement;
   const d = {
-    message: `${x.metric} is ${x.better === 'higher' ? 'lower' : 'higher'} than the baseline beyond the noise`,
+    verdict: j.verdict,
+    message: j.verdict === 'regression' ? `${x.metric} is ${x.better === 'higher' ? 'lower' : 'higher'} than the baseline beyond the noise` : j.why,
+    metric: x.metric,
     point: x.point,
     unit: x.unit,
     better: x.better,

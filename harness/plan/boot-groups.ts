@@ -14,6 +14,13 @@ const rebootMethods = (s: Scenario): RebootMethod[] => s.steps.flatMap((st) => S
 /** A scenario that reboots its guest needs QEMU to reset instead of exiting. */
 export const needsReset = (s: Scenario): boolean => rebootMethods(s).length > 0;
 
+/**
+ * Guest RAM in a host file that outlives one QEMU: asked for (`machine.ramFile`,
+ * which a power cycle needs), or implied by a warm reboot under TCG, where the
+ * reset restarts QEMU on that file (runner/restart.ts says why).
+ */
+export const needsRamFile = (s: Scenario, accel: 'tcg' | 'kvm'): boolean => s.machine.ramFile || (accel === 'tcg' && rebootMethods(s).includes('warm'));
+
 /** A scenario that kexecs needs its kernel handed to the guest (read-only disks found by serial, runner/machine.ts). */
 export const needsKexec = (s: Scenario): boolean => rebootMethods(s).includes('kexec');
 

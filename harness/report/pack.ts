@@ -7,9 +7,10 @@
  * every text file is scanned for this machine's paths and names before the
  * archive is written.
  */
-import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { listFiles } from '../common/fs.js';
+import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, hostname, tmpdir, userInfo } from 'node:os';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as tar from 'tar';
 import { parse, stringify } from 'yaml';
 import { loadCatalog } from '../catalog/catalog.js';
@@ -64,23 +65,14 @@ export function privateNeedles(o: { cacheDir: string; runDir: string }): string[
     resolve(o.runDir),
     resolve(dirname(o.runDir)),
     projectRoot,
-    // With the slash: '/root' alone is part of 'image/rootfs.img'.
-    `${homedir().replace(/\/$/, '')}/`,
+    // With the slash: '/root' alone is part of 'image/rootfs.img'. Root's home is also the
+    // guest's, which scenarios write to (/root/labels.random): for root, the specific paths above stand.
+    homedir() === '/root' ? '' : `${homedir().replace(/\/$/, '')}/`,
     tmpdir() === '/tmp' ? '' : tmpdir(),
     // Short or generic names (root, vm) would match ordinary words; they are checked where they would appear: user@host.
     ...(user.length >= 4 && user !== 'root' ? [user] : []),
     ...(host.length >= 4 ? [host] : [`@${host})`, `@${host} `]),
   ].filter((n) => n && n !== '/');
-}
-
-async function listFiles(dir: string, base = dir): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(p, base)));
-    else out.push(relative(base, p));
-  }
-  return out.sort();
 }
 
 const TEXT = /\.(json|txt|log|yaml|yml|sh|template)$|^(SHA256SUMS|known_hosts|README\.txt)$/;

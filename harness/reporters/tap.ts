@@ -27,7 +27,8 @@ export function pointLines(p: PointResult): string[] {
       lines.push(`ok ${p.id} - ${name} # SKIP ${oneLine(p.reason ?? 'skipped')}`);
       break;
     case 'miss':
-      lines.push(`ok ${p.id} - ${name} # SKIP miss: ${oneLine(p.reason ?? 'not run')}`);
+      // A failure to every TAP consumer (no SKIP/TODO directive): a step that never ran is not a skipped one.
+      lines.push(`not ok ${p.id} - ${name} # miss: ${oneLine(p.reason ?? 'not run')}`);
       break;
     case 'fail':
       lines.push(`not ok ${p.id} - ${name} # ${time}`);

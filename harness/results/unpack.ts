@@ -7,8 +7,9 @@
  * written into a copy) or from this install's own setup, compared by its
  * installed packages with the packing machine's.
  */
+import { listFiles } from '../common/fs.js';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import * as tar from 'tar';
 import { loadCatalog, type Catalog } from '../catalog/catalog.js';
 import { infraError, inputError } from '../common/errors.js';
@@ -33,16 +34,6 @@ export interface Unpacked {
   /** What was checked and found, one line each (printed by `repro`). */
   lines: string[];
   imageDiffers: boolean;
-}
-
-async function listFiles(dir: string, base = dir): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(p, base)));
-    else out.push(relative(base, p));
-  }
-  return out.sort();
 }
 
 /** Files the receiving side writes into an unpacked archive (not covered by SHA256SUMS). */

@@ -18,7 +18,8 @@ import { hasKmemleak, kmemleakPoint } from './kmemleak.js';
 import { coverageLost } from './coverage.js';
 import { markRest, runSteps, type Emit } from './steps.js';
 import { Teardown } from './teardown.js';
-import { Expectations, judging } from './expect.js';
+import { Expectations, judging, type Judge } from './expect.js';
+import { KnownBad, pickEntry, type KernelFacts } from './known-bad.js';
 import { bootMetrics } from '../perf/boot-metrics.js';
 import { isConsoleOnly, runConsoleCase } from './console-case.js';
 import { currentKernel, kernelIdentity, type KernelArtifact } from '../setup/artifacts.js';
@@ -45,6 +46,13 @@ async function consoleOnlyKernel(s: Scenario, env: CaseEnv): Promise<KernelArtif
   return k && isConsoleOnly(k) ? k : undefined;
 }
 
+/** Name, release and patch subjects of the case's kernel, for `expect.kernels` (the name alone when it is not set up: the boot reports that). */
+async function kernelFacts(s: Scenario, env: CaseEnv): Promise<KernelFacts> {
+  const k = await currentKernel(env.cacheDir, s.kernel).catch(() => undefined);
+  const patches = k ? (kernelIdentity(k).build?.patches ?? []) : [];
+  return { name: s.kernel, release: k?.release, patches: patches.map((p) => p.subject ?? '') };
+}
+
 /**
  * Run cases that share one boot (see plan/boot-groups.ts), in order, each
  * into its own event stream. Each case gets a boot point (its own boot, or
@@ -59,7 +67,10 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
   for (const [i, { c, stream }] of group.entries()) {
     // Expected findings (expect: { finding }) are judged as points end; the runner goes on from the judged status.
     const expectations = new Expectations(c.scenario.expect?.finding, c.scenario.steps);
-    const emit = judging(expectations, stream);
+    // Per-kernel outcomes (expect.kernels: known bad on this kernel) are judged the same way.
+    const knownBad = new KnownBad(c.scenario.kernel, c.scenario.expect?.kernels ? pickEntry(c.scenario.expect.kernels, await kernelFacts(c.scenario, env)) : undefined);
+    const judges = [expectations, knownBad];
+    const emit = judging(judges, stream);
     if (env.interrupt.aborted) {
       await endUnrun(c, stream, 'miss', 'run interrupted before this case started');
       continue;
@@ -82,7 +93,7 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
     const consoleKernel = m ? undefined : await consoleOnlyKernel(s, env);
     if (consoleKernel) {
       await runConsoleCase(s, consoleKernel, { emit, consoleFile, env, name });
-      await finish(c, stream, env, expectations);
+      await finish(c, stream, env, judges);
       continue;
     }
     if (!m) {
@@ -119,7 +130,7 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
         if (env.coverage) await coverageLost(dir, 'boot', `boot ${status === 'fail' ? 'failed' : 'errored'}: no counters`, emit);
         await teardown.run();
         m = undefined;
-        await finish(c, stream, env, expectations);
+        await finish(c, stream, env, judges);
         continue;
       }
     } else {
@@ -145,13 +156,13 @@ export async function runBootGroup(group: GroupCase[], env: CaseEnv): Promise<vo
     const coverageDir = env.coverage ? dir : undefined;
     if (next && outcome.completed && leakFree && !outcome.guestGone && !env.interrupt.aborted) {
       if (await handOver(m, before, { next: next.id, emit, env, coverageDir })) {
-        await finish(c, stream, env, expectations);
+        await finish(c, stream, env, judges);
         continue;
       }
     }
     await shutdownMachine(m, { guestGone: outcome.guestGone, emit, teardown: teardown!, env, coverageDir });
     m = undefined;
-    await finish(c, stream, env, expectations);
+    await finish(c, stream, env, judges);
   }
 }
 
@@ -183,9 +194,10 @@ async function keepDtb(inputs: BootInputs, dir: string, runDir: string, emit: Em
  * frames of its kernel reports (when the kernel's debug symbols are here),
  * a reproducer bundle when it failed; then case-ended.
  */
-async function finish(c: Case, stream: CaseStream, env: CaseEnv, expectations: Expectations): Promise<void> {
-  const last = expectations.finalPoint();
-  if (last) await stream.emit({ type: 'step-ended', index: c.scenario.steps.length, name: last.name, status: last.status, reason: last.reason, durationMs: last.durationMs, details: last.details });
+async function finish(c: Case, stream: CaseStream, env: CaseEnv, judges: Judge[]): Promise<void> {
+  for (const [n, last] of judges.map((j) => j.finalPoint()).filter((p) => p !== undefined).entries()) {
+    await stream.emit({ type: 'step-ended', index: c.scenario.steps.length + n, name: last.name, status: last.status, reason: last.reason, durationMs: last.durationMs, details: last.details });
+  }
   if (stream.result.points.some((p) => p.findings?.length)) {
     // Symbolized on a copy; what it found enters the stream as events (never throws).
     const copy = structuredClone(stream.result);

@@ -88,12 +88,21 @@ export class Expectations {
 const POINT_KIND = { 'boot-ended': 'boot', 'step-ended': 'step', leakcheck: 'leakcheck', handover: 'handover', shutdown: 'shutdown' } as const;
 
 /**
- * The case's emitter with expectations: each point-ending event is judged
+ * The case's emitter with judges (expected findings, known-bad kernels): each point-ending event is judged
  * (with the findings pending for its point) before it enters the stream, so
  * the result, every reporter and the runner's next move see the judged status.
  */
-export function judging(expectations: Expectations, stream: CaseStream): Emit {
-  if (!expectations.active) return stream.emit;
+/** What judges a case's points as they end (Expectations, KnownBad) and may add a last point. */
+export interface Judge {
+  readonly active: boolean;
+  /** Changes the point in place. */
+  judge(p: Point): void;
+  finalPoint(): Point | undefined;
+}
+
+export function judging(judges: Judge[], stream: CaseStream): Emit {
+  const active = judges.filter((j) => j.active);
+  if (!active.length) return stream.emit;
   return (e: CaseEventBody) => {
     if (!(e.type in POINT_KIND)) return stream.emit(e);
     const ended = e as Extract<CaseEventBody, { type: keyof typeof POINT_KIND }>;
@@ -106,7 +115,7 @@ export function judging(expectations: Expectations, stream: CaseStream): Emit {
       details: ended.details,
       findings: stream.pendingFindings.length ? stream.pendingFindings : undefined,
     };
-    expectations.judge(p);
+    for (const j of active) j.judge(p);
     return stream.emit({ ...ended, status: p.status, reason: p.reason, details: p.details });
   };
 }

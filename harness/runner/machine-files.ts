@@ -27,12 +27,12 @@ async function ramFileDir(bytes: number): Promise<string> {
 
 /**
  * The root disk and RAM a machine boots from. Normally the cached image with a
- * throw-away snapshot overlay. With `machine.ramFile`, a per-machine qcow2
+ * throw-away snapshot overlay. With `ramFile` (plan/boot-groups.ts needsRamFile), a per-machine qcow2
  * overlay and a RAM file, both outliving one QEMU process so a power cycle
- * keeps them; both are removed at teardown (registered before they exist).
+ * or a warm reboot under TCG keeps them; both are removed at teardown (registered before they exist).
  */
-export async function machineFiles(s: Scenario, image: ImageArtifact, teardown: Teardown): Promise<MachineFiles> {
-  if (!s.machine.ramFile) return { root: { path: image.rootfs, format: 'raw', snapshot: true } };
+export async function machineFiles(s: Scenario, image: ImageArtifact, teardown: Teardown, ramFile: boolean): Promise<MachineFiles> {
+  if (!ramFile) return { root: { path: image.rootfs, format: 'raw', snapshot: true } };
   const dir = await mkdtemp(join(await ramFileDir(s.machine.memory), 'ramdax-machine-'));
   // Recorded in the cache too: a killed harness leaves gigabytes in /dev/shm for the next start to remove.
   const forget = track({ kind: 'ram-file', path: dir });

@@ -5,7 +5,7 @@ import type { Logger } from '../common/log.js';
 import type { CaseEventBody, FailedBoot } from '../model/events.js';
 import type { GuestSession } from '../model/guest.js';
 import type { BootTimes, CaseResult } from '../model/results.js';
-import { needsKexec, needsReset } from '../plan/boot-groups.js';
+import { needsKexec, needsRamFile, needsReset } from '../plan/boot-groups.js';
 import { formatMemmapArg } from '../scenario/memmap.js';
 import type { Scenario } from '../scenario/load.js';
 import { currentImage, currentKernel, type ImageArtifact, type KernelArtifact } from '../setup/artifacts.js';
@@ -159,7 +159,7 @@ export function vmSpec(s: Scenario, inputs: BootInputs, files: MachineFiles, env
 }
 
 /** Start a VM whose stop is registered in `teardown` first; `stopped` hears how it ended. */
-function launch(spec: VmSpec, consoleFile: string, env: MachineEnv, teardown: Teardown, graceMs: number, stopped: (vm: VmHandle, how: StopMethod) => void): VmHandle {
+export function launch(spec: VmSpec, consoleFile: string, env: MachineEnv, teardown: Teardown, graceMs: number, stopped: (vm: VmHandle, how: StopMethod) => void): VmHandle {
   let vm: VmHandle | undefined;
   teardown.add(async () => {
     if (vm) stopped(vm, await vm.stop(graceMs));
@@ -182,7 +182,7 @@ export async function startMachine(
 ): Promise<Machine> {
   const { env } = o;
   await env.fx.guest.prepare();
-  const files = await machineFiles(s, inputs.image, o.teardown);
+  const files = await machineFiles(s, inputs.image, o.teardown, needsRamFile(s, inputs.accel.accel));
   // machine.disks: empty sparse files in the case folder, removed after the VM stops.
   let scratch: Disk[] = [];
   o.teardown.add(() => removeScratchDisks(scratch));
@@ -248,35 +248,4 @@ export async function startMachine(
       throw err;
     }
   }
-}
-
-/**
- * Power-cycle: kill QEMU without warning (as a power cut would), then start a
- * new QEMU from the same spec — same RAM file and disk overlay — on a fresh
- * port and control socket, and wait for the guest. The console log continues.
- * Returns boot times relative to the new QEMU's start.
- */
-export async function powerCycle(m: Machine, s: Scenario, env: MachineEnv, bootMs: number): Promise<BootTimes> {
-  if (!m.spec.memoryFile) throw new HarnessError('infra', 'power-cycle needs `machine: { ramFile: true }`: without a RAM file the carve-out would not survive');
-  await m.session.exec('sync', { timeoutMs: 10_000 }).catch(() => undefined);
-  m.session.close();
-  m.vm.killNow();
-  await m.vm.waitExit(10_000);
-  await appendFile(m.consoleFile, '\n=== ramdax-harness: power cycle: QEMU killed, starting a new one on the same RAM file ===\n').catch(() => undefined);
-  const port = await env.fx.freePort();
-  const spec: VmSpec = { ...m.spec, sshPort: port, qmpSocket: qmpSocketPath() };
-  const vm = launch(spec, m.consoleFile, env, m.teardown, s.timeouts.teardown, (v, how) => {
-    if (m.vm === v) m.stop = how;
-  });
-  Object.assign(m, { vm, spec, port });
-  const { session, times } = await bootGuest(vm, {
-    transport: env.fx.guest,
-    port,
-    deadlines: { bootMs, sshMs: s.timeouts.ssh, silenceMs: s.timeouts.silence },
-    clock: env.fx.clock,
-    interrupt: env.interrupt,
-  });
-  m.session = session;
-  m.teardown.add(() => session.close());
-  return times;
 }

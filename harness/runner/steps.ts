@@ -12,7 +12,8 @@ import { bootGuest, BootFailure } from './boot.js';
 import { StepFailure } from '../steps/recorder.js';
 import { mergeFindings, readDmesg, responsive, unlessGone } from './guest-state.js';
 import { kexecLoadScript } from './kexec.js';
-import { powerCycle, type Machine, type MachineEnv } from './machine.js';
+import type { Machine, MachineEnv } from './machine.js';
+import { powerCycle, restartsOnReset, WARM_REBOOT_COMMAND, warmRestart } from './restart.js';
 import { capabilityGap } from './capability-gate.js';
 import { capabilitiesOf } from '../setup/detect.js';
 import { saveCoverage } from './coverage.js';
@@ -72,8 +73,8 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
   const rebootOnce = async (timeoutMs: number, method: RebootMethod) => {
     // gcov counters live in guest RAM: saved before any kind of reboot ends it.
     if (env.coverage && caseDir) await saveCoverage(m, caseDir, `before ${method} reboot`, emit);
-    if (method === 'power-cycle') {
-      const t = await powerCycle(m, s, env, timeoutMs);
+    if (method === 'power-cycle' || (method === 'warm' && restartsOnReset(m))) {
+      const t = await (method === 'power-cycle' ? powerCycle : warmRestart)(m, s, env, timeoutMs);
       rebooted = true;
       return { ...t } as Record<string, number | undefined>;
     }
@@ -82,7 +83,7 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
       const load = await guest.exec(kexecLoadScript(!!m.inputs.kernel.initrd), { timeoutMs: Math.min(timeoutMs, 120_000) });
       if (load.exitCode !== 0) throw new StepFailure(`kexec load failed (exit ${load.exitCode}): ${load.stderr.trim().split('\n').at(-1) ?? ''}`);
     }
-    const jump = method === 'kexec' ? 'kexec -e' : 'sync; echo 1 > /proc/sys/kernel/sysrq; echo b > /proc/sysrq-trigger';
+    const jump = method === 'kexec' ? 'kexec -e' : WARM_REBOOT_COMMAND;
     await m.session.exec(jump, { timeoutMs: 3000 }).catch(() => undefined);
     m.session.close();
     const { session, times } = await bootGuest(m.vm, {
@@ -185,6 +186,11 @@ export async function runSteps(m: Machine, s: Scenario, emit: Emit, env: Machine
     if (!m.vm.running || guestHung || (point.status === 'error' && m.session.closed)) {
       await markRest(s, i + 1, emit, 'miss', `guest gone after step ${i + 1}`);
       return { completed: false, guestGone: true };
+    }
+    // A failure a known-bad kernel is expected to show (expect.kernels, judged in emit) ends the case like any failure.
+    if (point.details?.knownBad) {
+      await markRest(s, i + 1, emit, 'miss', `step ${i + 1} (${step.name}) failed as known`);
+      return { completed: false, guestGone: false };
     }
     if (point.status === 'fail' || point.status === 'error') {
       await markRest(s, i + 1, emit, 'miss', `step ${i + 1} (${step.name}) ${point.status === 'fail' ? 'failed' : 'errored'}`);

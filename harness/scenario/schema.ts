@@ -4,9 +4,76 @@ import { MAX_STEPS } from './limits.js';
 import { Name, Size, Timeout } from '../model/values.js';
 import { ARCHES } from '../common/arch.js';
 
-/** What a case or a step is expected to make the kernel report. */
-export const Expect = z.object({ finding: z.string().min(1).max(200).regex(/^[^\n]+$/, 'a finding title is one line') }).strict();
+const FindingTitle = z.string().min(1).max(200).regex(/^[^\n]+$/, 'a finding title is one line');
+
+/** What a step is expected to make the kernel report. */
+export const Expect = z.object({ finding: FindingTitle }).strict();
 export type Expect = z.output<typeof Expect>;
+
+const OneLine = (what: string, max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((v) => !CONTROL.test(v), `${what} is one line of printable text`);
+
+/** A glob over kernel names or releases: `*` any run of characters, `?` one. */
+const KernelGlob = z.string().regex(/^[A-Za-z0-9._*?+~-]+$/, 'a kernel name or release glob: letters, digits, . _ + ~ - and the wildcards * ?').max(120);
+
+/** A JavaScript regular expression, checked when the file is loaded. */
+const Pattern = OneLine('a knownBad pattern', 300).superRefine((v, ctx) => {
+  try {
+    new RegExp(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `knownBad is not a valid regular expression: ${(err as Error).message}` });
+  }
+});
+
+/**
+ * How the case must end on one kernel (the first entry whose conditions all
+ * hold; an entry without conditions matches every kernel). Without knownBad
+ * the case must pass there, as without an entry; with it the kernel is known
+ * bad: the case must fail, and at a point whose `name: reason` or kernel
+ * finding title matches the pattern (docs/scenarios.md, "Per-kernel outcomes").
+ */
+export const KernelOutcome = z
+  .object({
+    /** Kernel names (the case's kernel: `source-7.2`, `source-7.2-p1a2b3c4d` for --patch, ...), globs. */
+    kernel: z.union([KernelGlob, z.array(KernelGlob).min(1).max(32)]).optional(),
+    /** The kernel's release (uname -r), a glob. */
+    release: KernelGlob.optional(),
+    /** The kernel was built with a patch of this subject (its `[PATCH n/m]` tag aside), e.g. the fix. */
+    patch: OneLine('a patch subject', 200).optional(),
+    /** Known bad: the failure this kernel is known to show, a regular expression. */
+    knownBad: Pattern.optional(),
+    /** What is wrong (or what fixed it), for the reports. */
+    bug: OneLine('bug', 300).optional(),
+  })
+  .strict()
+  .refine((e) => e.knownBad !== undefined || hasCondition(e), { message: 'an entry with neither a condition (kernel, release, patch) nor knownBad says nothing' });
+export type KernelOutcome = z.output<typeof KernelOutcome>;
+
+function hasCondition(e: { kernel?: unknown; release?: unknown; patch?: unknown }): boolean {
+  return e.kernel !== undefined || e.release !== undefined || e.patch !== undefined;
+}
+
+/** What a case is expected to do: trigger a kernel finding, and/or end a given way per kernel. */
+export const CaseExpect = z
+  .object({
+    finding: FindingTitle.optional(),
+    kernels: z
+      .array(KernelOutcome)
+      .min(1)
+      .max(32)
+      .superRefine((list, ctx) => {
+        const all = list.findIndex((e) => !hasCondition(e));
+        if (all >= 0 && all < list.length - 1) ctx.addIssue({ code: 'custom', path: [all], message: `entry ${all + 1} has no condition, so it matches every kernel: the entries after it would never apply (put it last)` });
+      })
+      .optional(),
+  })
+  .strict()
+  .refine((e) => e.finding !== undefined || e.kernels !== undefined, { message: 'expect: needs finding: or kernels:' });
+export type CaseExpect = z.output<typeof CaseExpect>;
 
 /** Extra kernel arguments: one token each, no spaces (they are not shell-split), printable ASCII. */
 const KernelArg = z
@@ -135,8 +202,9 @@ export const ScenarioHead = z
      * An expected failure: the kernel finding (its title in syzbot's form, e.g.
      * 'WARNING in memmap_init_compound') this case is meant to trigger. A point
      * whose findings are all expected passes; a last point checks it was seen.
+     * `kernels:` says per kernel whether the case must pass or is known bad.
      */
-    expect: Expect.optional(),
+    expect: CaseExpect.optional(),
     /** Samples per measurement of fio and bench steps (a step's own `repeats:` wins; `run --repeat` overrides). */
     repeats: z.number().int().min(1).max(100).default(3),
     steps: z.array(z.unknown()).min(1, 'a scenario needs at least one step').max(MAX_STEPS, `a scenario has at most ${MAX_STEPS} steps`),

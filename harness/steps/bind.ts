@@ -50,7 +50,16 @@ export async function readBus(r: StepRecorder, provider: string): Promise<{ bus:
 export function impossibleSizes(reg: NdRegion): string | undefined {
   const bad = asArray(reg.mappings).find((m) => m.length > reg.size);
   if ((reg.available_size ?? 0) >= 0 && !bad) return undefined;
-  return `${reg.dev}: ndctl reports impossible sizes (size ${reg.size}, available_size ${reg.available_size}${bad ? `, mapping length ${bad.length} on ${bad.dimm}` : ''}): the carve-out is no larger than ramdax's label area`;
+  return `${reg.dev}: ndctl reports impossible sizes (size ${digits(reg.size)}, available_size ${digits(reg.available_size)}${bad ? `, mapping length ${digits(bad.length)} on ${bad.dimm}` : ''}): the carve-out is no larger than ramdax's label area`;
+}
+
+/**
+ * An integer as ndctl printed it: JSON numbers above 2^53 are doubles, and
+ * JavaScript prints their shortest form (2^64 − 126976 as 18446744073709425000);
+ * BigInt gives the double's exact value (18446744073709424640).
+ */
+export function digits(n: number | undefined): string {
+  return n !== undefined && Number.isInteger(n) && !Number.isSafeInteger(n) ? BigInt(n).toString() : String(n);
 }
 
 /**

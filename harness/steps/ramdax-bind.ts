@@ -2,6 +2,7 @@ import { command } from '../common/shell-quote.js';
 import { charDevice } from './device.js';
 import { holdScript, parseHold } from './holder.js';
 import { asArray } from './ndctl.js';
+import { impossibleSizes } from './bind.js';
 import {
   boundProblems,
   DRIVER_NAMES,
@@ -94,8 +95,8 @@ export async function bindAction(ctx: StepContext, r: StepRecorder, p: BindParam
     r.details.namespaces = identities(after, driver);
     // Sizes must make sense: a label area larger than its range underflows into huge mapping lengths.
     for (const reg of asArray(bus.regions)) {
-      const bad = asArray(reg.mappings).find((m) => m.length > reg.size);
-      r.check((reg.available_size ?? 0) >= 0 && !bad, `${reg.dev}: ndctl reports impossible sizes (size ${reg.size}, available_size ${reg.available_size}${bad ? `, mapping length ${bad.length} on ${bad.dimm}` : ''}): the carve-out is no larger than ramdax's label area`);
+      const why = impossibleSizes(reg);
+      r.check(why === undefined, why!);
     }
   }
   const back = expectedNamespaces(ctx, driver);

@@ -26,6 +26,21 @@ export const LIST_PMEM_DEVICES =
 const DYNDBG = '/sys/kernel/debug/dynamic_debug/control';
 export const dyndbg = (on: boolean) => `if [ -w ${DYNDBG} ]; then echo 'file drivers/base/dd.c ${on ? '+' : '-'}p' > ${DYNDBG} && echo on; fi`;
 
+/**
+ * Whether a driver-core debug line says `driver` bound `device` (pure). Older
+ * kernels name the device at the end (`driver: 'ramdax': driver_bound: bound
+ * to device '100000000.pmem'`); 7.x prints it with dev_dbg, the device in the
+ * prefix (`ramdax 120000000.pmem: driver: 'ramdax': driver_bound: bound to
+ * device`, seen on Debian 7.2.13 arm64).
+ */
+export function saysBound(line: string | undefined, driver: string, device: string): boolean {
+  if (!line) return false;
+  const said = `driver: '${driver}': driver_bound: bound to device`;
+  return line.includes(`${said} '${device}'`) || new RegExp(`(^|\\s)${escapeRe(device)}: ${escapeRe(said)}\\s*$`).test(line);
+}
+
+const escapeRe = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** `ndbusN PLATFORM_DEVICE` for every nvdimm bus: whose bus is whose. */
 export const LIST_BUS_PARENTS = 'for b in /sys/bus/nd/devices/ndbus*; do [ -e "$b" ] && echo "$(basename "$b") $(basename "$(dirname "$(readlink -f "$b")")")"; done; true';
 
@@ -116,7 +131,7 @@ export async function bindDeviceTree(
   }
   for (const [name, b] of Object.entries(binds)) {
     r.check(b.driver === p.driver, `${name} is bound to '${b.driver}', not ${p.driver}${b.bind ? ` (bind: ${b.bind}; see the step's dmesg)` : ''}`);
-    if (debug) r.check(b.kernel?.includes(`driver: '${p.driver}': driver_bound: bound to device '${name}'`) === true, `the kernel log does not say ${p.driver} bound ${name} (last bind message: ${b.kernel ?? 'none'})`);
+    if (debug) r.check(saysBound(b.kernel, p.driver, name), `the kernel log does not say ${p.driver} bound ${name} (last bind message: ${b.kernel ?? 'none'})`);
   }
   let dimms = 0;
   const regions: { dev: string; size: number; align?: number; available?: number; device: string }[] = [];

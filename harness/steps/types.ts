@@ -33,7 +33,8 @@ export interface IntegrityState {
 }
 
 /**
- * warm: sysrq b in the same QEMU; power-cycle: SIGKILL QEMU, start a new one on
+ * warm: sysrq b, the guest's own reset (under TCG QEMU ends there and a new one
+ * boots on the same RAM file: runner/restart.ts); power-cycle: SIGKILL QEMU, start a new one on
  * the same RAM file and disk; kexec: load the same kernel (handed in as a
  * read-only disk found by its serial) and jump into it, no firmware in between.
  */

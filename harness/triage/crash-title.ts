@@ -21,6 +21,8 @@ const SKIP = [
   /^mutex_/, /^__mutex_/, /^__percpu_down/, /^down_/, /^__down/, /^down$/, /^rwsem_/, /^_raw_spin/, /^__raw_spin/, /^do_raw_spin/, /^queued_spin/, /^native_queued/, /^percpu_down/, /^percpu_rwsem/, /^rt_mutex/,
   /^__pfx_/, /^dump_stack/, /^show_stack/, /^panic/, /^__warn/, /^warn_slowpath/, /^report_bug/, /^handle_bug/, /^exc_/, /^asm_exc_/, /^asm_sysvec/, /^sysvec_/, /^kasan_/, /^__kasan/, /^kfence_/, /^ubsan_/, /^__ubsan/,
   /^print_report/, /^nmi_/, /^arch_trigger/, /^trigger_/, /^rcu_dump/, /^rcu_sched_clock_irq/, /^update_process_times/, /^tick_/, /^__hrtimer/, /^hrtimer_/, /^watchdog/,
+  // String routines fault on the caller's bad pointer (arm64's memcpy is __pi_memcpy_generic).
+  /^__pi_mem(cpy|move|set)/, /^__mem(cpy|move|set)/, /^mem(cpy|move|set)(_generic)?$/,
   /^ret_from_fork/, /^kthread$/, /^worker_thread/, /^process_one_work/, /^do_syscall_64/, /^entry_SYSCALL/, /^x64_sys_call/,
 ];
 
@@ -68,6 +70,10 @@ export function crashTitle(type: FindingType, line: string, report: readonly str
     case 'oops': {
       if (/NULL pointer dereference/.test(text)) return inFn('BUG: kernel NULL pointer dereference', fn);
       if (/unable to handle page fault/.test(text)) return inFn('BUG: unable to handle kernel paging request', fn);
+      const arm64 = /Unable to handle kernel ([a-zA-Z -]+?) at virtual address/.exec(text)?.[1];
+      if (arm64) return inFn(`Unable to handle kernel ${arm64}`, fn);
+      const die = /Internal error: ([a-zA-Z ]+?): [0-9a-f]{8,}/.exec(text)?.[1];
+      if (die && !/^Oops/.test(die)) return inFn(`Internal error: ${die}`, fn);
       const what = /Oops: (?:Oops: )?([a-z][a-z0-9 ]*?)(?::|\s+\d{4}\b|$)/.exec(text)?.[1]?.trim();
       return inFn(`Oops${what ? `: ${what}` : ''}`, fn);
     }

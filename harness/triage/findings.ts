@@ -25,8 +25,12 @@ const PATTERNS: [FindingType, RegExp][] = [
   ['gpf', /general protection fault/],
   // Page faults in the kernel print a BUG line, then an Oops: the report is an oops.
   ['oops', /BUG: kernel NULL pointer dereference|BUG: unable to handle page fault/],
+  // arm64's form (arch/arm64/mm/fault.c, die_kernel_fault): "Unable to handle kernel paging request at virtual address ...", then "Internal error: Oops: ...".
+  ['oops', /Unable to handle kernel [a-zA-Z -]+ at virtual address/],
   ['bug', /(^|\] )BUG:|kernel BUG at/],
   ['oops', /Oops(:| -)/],
+  // arm64's die() for other exceptions, e.g. "Internal error: synchronous external abort: 0000000096000010 [#1] SMP" (a read of unbacked guest-physical memory).
+  ['oops', /Internal error: [a-zA-Z ]+: [0-9a-f]{8,} \[#\d+\]/],
   ['warning', /(^|\] )WARNING: /],
   // The kernel runs from memory the firmware map does not call RAM: seen when kexec_load put a kernel into a memmap=! carve-out.
   ['warning', /\.text \.data \.bss are not marked as E820_TYPE_RAM!/],
@@ -87,7 +91,8 @@ export function findFindings(lines: readonly string[], contextLines = 3): Findin
     const hit = PATTERNS.find(([, re]) => re.test(text));
     let type: FindingType | undefined = hit?.[0];
     let titleLine = line;
-    if (type === 'oops' && /^Oops/.test(text.trim()) && last && OOPS_FOLLOWS.has(last.type) && i - last.at <= 10) return;
+    // x86 prints its Oops line right after the BUG line; arm64 prints "Internal error: Oops:" after ~13 lines of abort details.
+    if (type === 'oops' && /^(Internal error: )?Oops/.test(text.trim()) && last && OOPS_FOLLOWS.has(last.type) && i - last.at <= 20) return;
     if (!type && /Call Trace:/.test(text) && (!last || i - last.at > 40)) {
       type = 'call-trace';
       const header = lines.slice(Math.max(0, i - 30), i).reverse().find((l) => /NMI backtrace for cpu|sysrq: |Workqueue: /.test(l));

@@ -23,11 +23,20 @@ const FRAME = /^(\? )?([A-Za-z_][A-Za-z0-9_.$]*)\+0x([0-9a-f]+)\/0x([0-9a-f]+)(?
 /** Kernel-mode RIP only: `RIP: 0010:func+0x.../0x...` (user mode, 0033, has no symbol). */
 const RIP = /^RIP: 0010:([A-Za-z_][A-Za-z0-9_.$]*)\+0x([0-9a-f]+)\/0x([0-9a-f]+)(?: \[([A-Za-z0-9_-]+)\])?/;
 
+/**
+ * arm64's register lines: `pc : func+0x3c/0x230 [mod]` is the exact address
+ * (like RIP); `lr : func+0x168/0x190 [mod]` is where the faulting leaf
+ * function returns to — its caller, which the frame-record unwinder can miss.
+ */
+const ARM64_REG = /^(pc|lr) : ([A-Za-z_][A-Za-z0-9_.$]*)\+0x([0-9a-f]+)\/0x([0-9a-f]+)(?: \[([A-Za-z0-9_-]+)\])?/;
+
 /** The frame a (timestamp-stripped) log line holds, if any. */
 export function parseFrame(text: string): Frame | undefined {
   const t = text.trim();
   const rip = RIP.exec(t);
   if (rip) return { fn: rip[1]!, offset: parseInt(rip[2]!, 16), length: parseInt(rip[3]!, 16), module: rip[4], unreliable: false, rip: true };
+  const reg = ARM64_REG.exec(t);
+  if (reg) return { fn: reg[2]!, offset: parseInt(reg[3]!, 16), length: parseInt(reg[4]!, 16), module: reg[5], unreliable: false, rip: reg[1] === 'pc' };
   const m = FRAME.exec(t);
   if (!m) return undefined;
   return { fn: m[2]!, offset: parseInt(m[3]!, 16), length: parseInt(m[4]!, 16), module: m[5], unreliable: !!m[1], rip: false };

@@ -27,6 +27,8 @@ export interface VmHandle {
   waitExit(ms: number): Promise<boolean>;
   /** Give it `graceMs` to exit by itself, then stop it harder; how it ended. */
   stop(graceMs: number): Promise<StopMethod>;
+  /** From now on a guest reset ends the VM instead of resetting it in place (QMP `set-action reboot=shutdown`). */
+  endAtReset(): Promise<void>;
 }
 
 /** Starts a VM (the effect the runner is given): QEMU appends the console to `consoleLog` when given. */

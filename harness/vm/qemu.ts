@@ -97,6 +97,10 @@ export class QemuVm implements VmHandle {
     return Promise.race([this.exit.then(() => true), t]);
   }
 
+  async endAtReset(): Promise<void> {
+    await qmpCommand(this.spec.qmpSocket, 'set-action', 3000, { reboot: 'shutdown' });
+  }
+
   /**
    * Stop QEMU: give it `graceMs` to exit by itself (the guest was told to
    * power off), then QMP quit, SIGTERM, SIGKILL — each with a short wait.

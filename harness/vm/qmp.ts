@@ -1,7 +1,11 @@
 import { connect } from 'node:net';
 
-/** Send one QMP command (after capabilities negotiation); resolves when QEMU answers or the socket closes. */
-export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000): Promise<void> {
+/**
+ * Send one QMP command (after capabilities negotiation); resolves with QEMU's
+ * `return` value, or undefined when the socket closes first (e.g. after `quit`).
+ * An `error` answer rejects with QEMU's description.
+ */
+export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000, args?: Record<string, unknown>): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     let buf = '';
@@ -10,11 +14,11 @@ export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000
       sock.destroy();
       reject(new Error(`QMP ${execute}: no answer in ${timeoutMs}ms`));
     }, timeoutMs);
-    const done = (err?: Error) => {
+    const done = (err?: Error, value?: unknown) => {
       clearTimeout(timer);
       sock.destroy();
       if (err) reject(err);
-      else resolve();
+      else resolve(value);
     };
     sock.on('error', (err) => done(err));
     sock.on('close', () => done());
@@ -26,8 +30,12 @@ export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000
         if (line.includes('"QMP"')) sock.write('{"execute":"qmp_capabilities"}\n');
         else if (line.includes('"return"') && !sent) {
           sent = true;
-          sock.write(`${JSON.stringify({ execute })}\n`);
-        } else if (line.includes('"return"') && sent) done();
+          sock.write(`${JSON.stringify(args ? { execute, arguments: args } : { execute })}\n`);
+        } else if (sent && (line.includes('"return"') || line.includes('"error"'))) {
+          const msg = JSON.parse(line) as { return?: unknown; error?: { desc?: string } };
+          if (msg.error) done(new Error(`QMP ${execute}: ${msg.error.desc ?? 'error'}`));
+          else done(undefined, msg.return);
+        }
       }
     });
   });

@@ -183,6 +183,22 @@ export class FakeVm implements VmHandle {
     this.exitWith = { exitCode: 0, signal: undefined, stderr: '' };
   }
 
+  /** Set by endAtReset: the guest's `sysrq b` then ends the VM (exit 0), as QEMU's reboot=shutdown action does. */
+  endsAtReset = false;
+
+  async endAtReset(): Promise<void> {
+    this.endsAtReset = true;
+  }
+
+  /** The guest resets itself a moment from now: with endAtReset QEMU exits 0, else (a reset in place) the fake just goes quiet. */
+  resetSoon(): void {
+    const at = this.clock.now() - this.startedAt + 200;
+    this.script.console.splice(this.next, this.script.console.length - this.next, { t: at - 100, text: '[  100.000000] sysrq: Resetting' });
+    if (!this.endsAtReset) return;
+    this.exitAt = at;
+    this.exitWith = { exitCode: 0, signal: undefined, stderr: '' };
+  }
+
   killNow(): void {
     this.killed ??= 'sigkill';
     this.end({ exitCode: undefined, signal: 'SIGKILL', stderr: '' });
@@ -264,6 +280,10 @@ function builtin(command: string, vm: FakeVm): Exclude<Reply, 'hang' | 'drop' | 
   if (command === DEVICE_STATE_COMMAND) return { stdout: '--- mounts\n' };
   if (command.includes('echo o > /proc/sysrq-trigger')) {
     vm.powerOffSoon();
+    return {};
+  }
+  if (command.includes('echo b > /proc/sysrq-trigger')) {
+    vm.resetSoon();
     return {};
   }
   return { exitCode: 127, stderr: `fake guest: no answer scripted for: ${command}` };

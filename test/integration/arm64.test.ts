@@ -1,9 +1,9 @@
 /**
  * Real QEMU, arm64 guest under TCG: the device-tree path end to end in one
  * boot (test/fixtures/scenarios/arm64-lean.yaml), then the reproducer
- * bundle's repro.sh boots the same device tree and the guest shows the
- * pmem-region node the harness wrote. Needs `setup --arch arm64` (run here;
- * cached, it does nothing).
+ * bundle's repro.sh boots the same device tree (checked on the console up
+ * to the kernel's memory line, not to sshd: the run proved SSH already).
+ * Needs `setup --arch arm64` (run here; cached, it does nothing).
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
@@ -75,25 +75,22 @@ t.test('the reproducer bundle boots the same device tree', async (t) => {
   const manifest = JSON.parse(await readFile(join(repro, 'case.json'), 'utf8'));
   t.equal(manifest.dtb.sha256, c.dtb.sha256);
   t.equal(await sha256(join(repro, 'guest.dtb')), c.dtb.sha256, 'the bundle carries the DTB');
+  // The run above already proved the same tree end to end over SSH; here the
+  // reproducer only has to boot it. The kernel's early "Memory:" line comes
+  // from the tree's /chosen/linux,usable-memory-range (the top 512 MiB of the
+  // 4 GiB guest carved out): QEMU's own tree would say 4194304K. Waiting for
+  // that line instead of sshd keeps this second arm64 boot to seconds.
   const port = await freeLoopbackPort();
-  const qemu = execa(join(repro, 'repro.sh'), [], { env: { PORT: String(port) }, reject: false, stdin: 'pipe', all: true, timeout: 8 * 60_000 });
+  const reproStarted = Date.now();
+  const qemu = execa(join(repro, 'repro.sh'), [], { env: { PORT: String(port) }, reject: false, stdin: 'pipe', all: true, timeout: 4 * 60_000 });
   let out = '';
   qemu.all?.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 6 * 60_000;
-  while (!out.includes('harness-init: sshd started') && Date.now() < deadline && qemu.exitCode === null) await new Promise((r) => setTimeout(r, 500));
-  t.match(out, /harness-init: sshd started/, 'the reproducer boots to sshd');
-  t.notMatch(out, /warning: .* is not the file the failing run used/, 'every hash matches');
-  const ssh = async (cmd: string) => {
-    for (let i = 0; i < 40; i++) {
-      const r = await execa('ssh', ['-i', manifest.sshKey, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'BatchMode=yes', 'root@127.0.0.1', cmd], { reject: false });
-      if (r.exitCode !== 255) return r;
-      await new Promise((res) => setTimeout(res, 1000));
-    }
-    return { exitCode: 255, stdout: '', stderr: 'no SSH answer' };
-  };
-  const reg = await ssh('od -An -tx1 /proc/device-tree/pmem@120000000/reg | tr -d " \\n"; echo');
-  t.equal(reg.exitCode, 0, String(reg.stderr));
-  t.match(String(reg.stdout), /^00000001200000000000000020000000\n/, 'the guest sees the pmem-region node the harness wrote');
+  const deadline = Date.now() + 3 * 60_000;
+  while (!/Memory: \d+K\/\d+K available/.test(out) && Date.now() < deadline && qemu.exitCode === null) await new Promise((r) => setTimeout(r, 200));
   qemu.kill('SIGTERM');
   await qemu;
+  t.notMatch(out, /warning: .* is not the file the failing run used/, 'every hash matches');
+  t.match(out, /Booting Linux on physical CPU/, 'the reproducer started the arm64 kernel');
+  t.match(out, /Memory: \d+K\/3670016K available/, 'the kernel got 3.5 GiB of RAM: the carve-out of the bundle\'s tree is not memory');
+  t.comment(`reproducer boot to the Memory: line ${((Date.now() - reproStarted) / 1000).toFixed(1)}s`);
 });

@@ -44,7 +44,7 @@ t.test('the quick suite passes on the kernel given by path', async (t) => {
   const tap = await parseTap(String(run.stdout));
   t.ok(tap.ok, 'TAP ok');
   t.same(tap.points.map((p) => p.name), ['ramdax-quick']);
-  for (const name of ['both label areas read back as 128 KiB', 'unbind ramdax and bind it again (remove, probe, labels read back)', 'warm reboot (same QEMU, RAM kept)']) {
+  for (const name of ['both label areas read back as 128 KiB', 'unbind ramdax and bind it again (remove, probe, labels read back)', 'warm reboot (guest reset, RAM kept)']) {
     t.equal(tap.nested.get(`ramdax-quick > ${name}`), true, name);
   }
   t.match(String(run.stderr), /kernel path-vmlinuz-[0-9a-f]{8}: bzImage .*vmlinuz \+ modules .* \+ config /);

@@ -68,12 +68,13 @@ t.test('the same real samples lowered by 70 %: never a pass — a regression (ex
   t.not(expected.verdict, 'unchanged', 'a 70 % drop is never within the threshold');
   if (expected.verdict === 'regression') {
     t.equal(r.exitCode, 1);
-    t.match(String(r.stdout), /^not ok \d+ - perf regression: perf-tiny fio:randread-4k-psync:bw .*\(-70\.0 %\)$/m);
+    t.match(String(r.stdout), /^not ok \d+ - perf-tiny :: .* :: fio:randread-4k-psync:bw$/m);
+    t.match(String(r.stdout), /^# perf regression: perf-tiny :: .* :: fio:randread-4k-psync:bw .*\(-70\.0 %\)$/m);
     t.match(String(r.stdout), /baseline:\n\s+median: /);
   } else {
     t.equal(expected.verdict, 'inconclusive', expected.why);
     t.equal(r.exitCode, 0, 'inconclusive does not fail the run');
-    t.match(String(r.stdout), /^ok \d+ - perf-tiny fio:randread-4k-psync:bw .*\(-70\.0 %\) # SKIP inconclusive: /m);
+    t.match(String(r.stdout), /^ok \d+ - perf-tiny :: .* :: fio:randread-4k-psync:bw # SKIP inconclusive: /m);
   }
   const tap = await parseTap(String(r.stdout));
   t.same(tap.tapErrors, []);

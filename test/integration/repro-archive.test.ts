@@ -79,7 +79,7 @@ t.test('a case fails on purpose; the scenario made from the real console log rep
   const made = await cli(['new', '--from-console', 'test/fixtures/consoles/real-warning-beyond-ram.log', '--name', 'from-console-beyond-ram', '--out', fromConsole]);
   t.equal(made.exitCode, 0, `new --from-console exits 0 (${tail(made.stderr)})`);
   // npm test turns automatic archives off for the other tests (RAMDAX_HARNESS_PACK_LIMIT=0): here the default limit is on.
-  const r = await cli(['run', 'scenarios/edge/beyond-ram.yaml', fromConsole, '--kernel', 'source-7.2', '--results', results, '--report', 'wait'], { env: { RAMDAX_HARNESS_PACK_LIMIT: String(256 * 2 ** 20) } });
+  const r = await cli(['run', 'test/fixtures/scenarios/beyond-ram.yaml', fromConsole, '--kernel', 'source-7.2', '--results', results, '--report', 'wait'], { env: { RAMDAX_HARNESS_PACK_LIMIT: String(256 * 2 ** 20) } });
   t.equal(r.exitCode, 1, `exit 1: beyond-ram fails (${tail(r.stderr)})`);
   runDir = join(results, (await readdir(results))[0]!);
   caseDir = join(runDir, 'beyond-ram');
@@ -154,9 +154,13 @@ t.test('another user, a fresh cache, nothing fetched: the pasted command reprodu
   if (named !== archive.split('/').at(-1)) await cp(archive, join(home, named));
   await execa('chown', ['-R', `${NOBODY}:${NOBODY}`, home]);
   const env = { HOME: home, RAMDAX_HARNESS_CACHE: join(home, 'cache'), RAMDAX_HARNESS_RESULTS: join(home, 'results'), PATH: process.env.PATH!, npm_config_cache: join(home, '.npm'), npm_config_offline: 'true' };
-  // `env -u NODE_OPTIONS`: tap adds its process-info loader to every child's NODE_OPTIONS (it would write into this
+  // The other user runs this checkout's launcher in place of `npx ramdax-harness`: npm 11's npx links a checkout
+  // into the user's npx cache and chmods its bin, which a root-owned checkout refuses (EPERM); on another machine
+  // the user's own clone is theirs. Everything after the launcher is the pasted command, as it is.
+  const pasted = command!.replace(/^npx ramdax-harness\b/, `node ${join(root, 'bin', 'ramdax-harness.js')}`);
+  // `env -u NODE_OPTIONS`: tap adds its process-info loader to children's NODE_OPTIONS (it would write into this
   // checkout's .tap/ as the other user); the user's own shell has no such thing.
-  const r = await execa('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', 'env', '-u', 'NODE_OPTIONS', 'bash', '-c', command!], { cwd: home, env, extendEnv: false, reject: false, timeout: 20 * 60_000, stdin: 'ignore' });
+  const r = await execa('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', 'env', '-u', 'NODE_OPTIONS', 'bash', '-c', pasted], { cwd: home, env, extendEnv: false, reject: false, timeout: 20 * 60_000, stdin: 'ignore' });
   t.equal(r.exitCode, 0, `exit 0 (${tail(r.stderr)})`);
   t.match(String(r.stdout), /^reproduced: same finding 'WARNING in memmap_init_compound'$/m);
   t.match(String(r.stderr), /verified: \d+ files match SHA256SUMS/);

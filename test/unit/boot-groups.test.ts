@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bootKey, planBoots } from '../../harness/plan/boot-groups.js';
+import { bootKey, needsRamFile, planBoots } from '../../harness/plan/boot-groups.js';
 import type { Scenario } from '../../harness/scenario/load.js';
 
 const base = {
@@ -42,4 +42,15 @@ t.test('only within one scenario file; first-appearance order kept', async (t) =
 t.test('bootKey is stable and ignores the steps that do not change the boot', async (t) => {
   t.equal(bootKey(sc()), bootKey(sc({ steps: [{ kind: 'mkfs' }, { kind: 'mount' }] })));
   t.not(bootKey(sc()), bootKey(sc({ steps: [{ kind: 'reboot' }] })));
+});
+
+t.test('guest RAM in a file: asked for, or implied by a warm reboot under TCG only', async (t) => {
+  const warm = sc({ steps: [{ kind: 'ramdax' }, { kind: 'reboot', params: { method: 'warm' } }] });
+  t.equal(needsRamFile(warm, 'tcg'), true, 'TCG: the reset restarts QEMU on the file');
+  t.equal(needsRamFile(warm, 'kvm'), false, 'KVM: the reset stays in place');
+  t.equal(needsRamFile(sc({ steps: [{ kind: 'reboot', params: { method: 'kexec' } }] }), 'tcg'), false, 'kexec needs no file');
+  t.equal(needsRamFile(sc(), 'tcg'), false, 'no reboot, no file');
+  t.equal(needsRamFile(sc({ machine: { ...base.machine, ramFile: true } }), 'kvm'), true, 'machine.ramFile');
+  const fill = sc({ steps: [{ kind: 'fill', params: { verify: ['after-write', 'after-reboot'] } }] });
+  t.equal(needsRamFile(fill, 'tcg'), true, "a fill's after-reboot checkpoint is a warm reboot too");
 });

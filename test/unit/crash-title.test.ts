@@ -16,6 +16,10 @@ const EXPECTED: Record<string, string[]> = {
   'hung-task': ['INFO: task hung in mnt_want_write'],
   'kernel-warning': ['WARNING in ramdax_probe'],
   'real-warning-beyond-ram': ['WARNING in memmap_init_compound'],
+  // Debian 7.2.13 arm64, scenarios/arm64/edge/reserved-no-map.yaml (2026-11-30): pc is memcpy, lr the ramdax function that called it.
+  'real-oops-arm64-no-map': ['Unable to handle kernel paging request in ramdax_ctl'],
+  // Same kernel, scenarios/arm64/edge/unbacked.yaml: nd_pmem (via of_pmem) reads guest-physical memory QEMU does not back.
+  'real-sea-arm64-unbacked': ['Internal error: synchronous external abort in nsio_rw_bytes'],
   'synthetic-bug': ['kernel BUG in nd_label_alloc_slot'],
   'synthetic-gpf': ['general protection fault in nd_mapping_free_labels'],
   'synthetic-hard-lockup': ['watchdog: hard LOCKUP in __add_badblock_range'],
@@ -55,4 +59,14 @@ t.test('frames and clone suffixes', async (t) => {
   t.equal(parseFrame('RIP: 0033:0x7f9ddd7de3a7'), undefined, 'a user-space RIP is no frame');
   t.equal(baseFunction('memmap_init_compound.constprop.0'), 'memmap_init_compound');
   t.equal(baseFunction('foo.isra.0.cold'), 'foo');
+});
+
+t.test('arm64 register lines: pc is the exact address, lr its caller', async (t) => {
+  t.same(parseFrame('pc : __pi_memcpy_generic+0x3c/0x230'), { fn: '__pi_memcpy_generic', offset: 0x3c, length: 0x230, module: undefined, unreliable: false, rip: true });
+  t.same(parseFrame('lr : ramdax_ctl+0x168/0x190 [ramdax]'), { fn: 'ramdax_ctl', offset: 0x168, length: 0x190, module: 'ramdax', unreliable: false, rip: false });
+  const [f] = findFindings(lines('real-oops-arm64-no-map'));
+  t.match(f!.report![0], /Unable to handle kernel paging request at virtual address fff00000fffe0000/);
+  t.match(f!.report!.at(-1), /---\[ end trace/);
+  t.ok(f!.report!.some((l) => /Internal error: Oops/.test(l)), 'the Internal error line is part of the same report, not a second finding');
+  t.ok(framesOf(f!.report!).some((x) => x.fn === 'ramdax_register_dimm' && x.module === 'ramdax'));
 });

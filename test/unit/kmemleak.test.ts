@@ -107,3 +107,12 @@ t.test('kmemleak findings get a syzbot-form crash title: memory leak in the allo
   const [f] = kmemleakFindings(['unreferenced object 0xffff888004a1c000 (size 64):', '  comm "sh", pid 201, jiffies 4294893245', '  backtrace (crc 1a2b3c4d):', '    kmemleak_alloc+0x4a/0x80', '    __kmalloc_noprof+0x1a2/0x3f0', '    nd_region_create.constprop.0+0x58/0x3a0 [libnvdimm]', '    ramdax_probe+0x6d/0xb0'].join('\n'));
   t.equal(titleFor(f!), 'memory leak in nd_region_create');
 });
+
+t.test('the real kmemleak report of the lifecycle scenario on debug-7.2: two distinct leaks in ramdax, each titled', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { titleFor } = await import('../../harness/triage/findings.js');
+  const text = readFileSync(new URL('../fixtures/kmemleak/real-debug-7.2-lifecycle.txt', import.meta.url), 'utf8');
+  const fs = kmemleakFindings(text);
+  t.same(fs.map((f) => f.title), ['kmemleak: unreferenced object (size 16) allocated by ramdax_register_dimm', 'kmemleak: unreferenced object (size 64) allocated by ramdax_register_region']);
+  t.same(fs.map((f) => titleFor(f)), ['memory leak in ramdax_register_dimm', 'memory leak in ramdax_register_region']);
+});

@@ -156,12 +156,16 @@ t.test('comparison TAP: regression fails with medians and spreads, improvement p
   t.equal(tap.count, 4);
   t.equal(tap.fail, 1);
   t.equal(tap.skip, 1, 'inconclusive is a SKIP, not a pass');
-  t.match(text, /^not ok 1 - perf regression: slow fio:read-4k-psync:bw 100 → 80\.0 MiB\/s \(-20\.0 %\)$/m);
+  // Point names are stable metric ids (no figures): a history follows them across runs.
+  t.match(text, /^not ok 1 - slow :: fio read :: fio:read-4k-psync:bw$/m);
+  t.match(text, /^# perf regression: slow :: fio read :: fio:read-4k-psync:bw 100 → 80\.0 MiB\/s \(-20\.0 %\)$/m);
+  t.match(text, /verdict: regression/);
+  t.same(tap.points.map((p) => p.name), ['slow :: fio read :: fio:read-4k-psync:bw', 'fast :: fio read :: fio:read-4k-psync:bw', 'wild :: fio read :: fio:read-4k-psync:bw', 'same :: fio read :: fio:read-4k-psync:bw'], 'tap-parser reads the bare ids');
   t.match(text, /baseline:\n\s+median: 100\n\s+spread: 3\.0 %/);
   t.match(text, /current:\n\s+median: 80\n\s+spread: 3\.8 %/);
-  t.match(text, /^ok 2 - perf improvement: fast .* # improvement: change \+30\.0 %/m);
-  t.match(text, /^ok 3 - wild .* # SKIP inconclusive: spread too wide/m);
-  t.match(text, /^ok 4 - same .* # change .* within threshold/m);
+  t.match(text, /^ok 2 - fast :: fio read :: fio:read-4k-psync:bw\n[\s\S]*?verdict: improvement[\s\S]*?\n# perf improvement: fast .*: change \+30\.0 %/m);
+  t.match(text, /^ok 3 - wild :: fio read :: fio:read-4k-psync:bw # SKIP inconclusive: spread too wide/m);
+  t.match(text, /^ok 4 - same :: fio read :: fio:read-4k-psync:bw\n\s+---\n\s+verdict: unchanged\n\s+message: change .* within threshold/m);
   const same = compareRuns(base, base);
   t.notOk(hasRegression(same), 'a run compared with itself has no regression');
   t.equal(same.compared.filter((x) => x.judgement.verdict === 'improvement').length, 0);

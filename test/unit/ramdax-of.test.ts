@@ -1,7 +1,7 @@
 /** The ramdax step on the device-tree path, against a fake guest shell (the real one: scenarios/arm64/, test/integration/arm64.test.ts). */
 import t from 'tap';
 import { ramdaxStep } from '../../harness/steps/ramdax.js';
-import { LIST_BUS_PARENTS, LIST_PMEM_DEVICES } from '../../harness/steps/ramdax-of.js';
+import { LIST_BUS_PARENTS, LIST_PMEM_DEVICES, saysBound } from '../../harness/steps/ramdax-of.js';
 import type { CommandResult, Guest, StepContext } from '../../harness/steps/types.js';
 import { planDtb } from '../../harness/vm/dtb-plan.js';
 import { parseMemmapArg, type MemmapArg } from '../../harness/scenario/memmap.js';
@@ -21,7 +21,7 @@ class DtGuest implements Guest {
   readonly holder = new Map<string, string>();
   constructor(
     readonly nodes: { name: string; reg: { start: number; size: number }[] }[],
-    readonly o: { probe?: boolean; dyndbg?: boolean; regInKernel?: string } = {},
+    readonly o: { probe?: boolean; dyndbg?: boolean; regInKernel?: string; log7?: boolean } = {},
   ) {
     for (const n of nodes) this.holder.set(dev(n.name), '');
   }
@@ -54,7 +54,9 @@ class DtGuest implements Guest {
     if ((m = /^dmesg \| grep -F (\S+) /.exec(c))) {
       const d = m[1]!;
       const h = this.holder.get(d);
-      return { stdout: h ? `[  9.1] driver: '${h}': driver_bound: bound to device '${d}'\n` : `[  9.1] platform ${d}: probe with driver ramdax rejects match -6\n` };
+      // log7: the 7.x form (dev_dbg, the device in the prefix), as Debian 7.2.13 arm64 prints it.
+      const bound = this.o.log7 ? `[  35.711354] ${h} ${d}: driver: '${h}': driver_bound: bound to device\n` : `[  9.1] driver: '${h}': driver_bound: bound to device '${d}'\n`;
+      return { stdout: h ? bound : `[  9.1] ramdax ${d}: probe with driver ramdax rejects match -6\n` };
     }
     if (c === 'ndctl list -BDR') return { stdout: JSON.stringify(this.buses()) };
     if (c === LIST_BUS_PARENTS) return { stdout: this.nodes.filter((n) => this.holder.get(dev(n.name))).map((n, i) => `ndbus${i} ${dev(n.name)}\n`).join('') };
@@ -147,4 +149,24 @@ t.test('nd_e820 on arm64 is refused with the right control named', async (t) => 
   const out = await ramdaxStep.run({ ...c0, guest: new DtGuest(nodesOf(c0)) }, params({ driver: 'nd_e820' }));
   t.equal(out.status, 'fail');
   t.match(out.reason, /on arm64 the label-less control is of_pmem/);
+});
+
+t.test('the driver core\'s bind line in both forms (saysBound)', async (t) => {
+  // Seen on Debian 7.2.13+deb14-arm64 (2026-11-30): dev_dbg puts the device in the prefix.
+  const seen = "ramdax 120000000.pmem: driver: 'ramdax': driver_bound: bound to device";
+  t.ok(saysBound(seen, 'ramdax', '120000000.pmem'), '7.x form');
+  t.ok(saysBound("driver: 'ramdax': driver_bound: bound to device '100000000.pmem'", 'ramdax', '100000000.pmem'), 'older form');
+  t.notOk(saysBound(seen, 'of_pmem', '120000000.pmem'), 'another driver');
+  t.notOk(saysBound(seen, 'ramdax', '100000000.pmem'), 'another device');
+  t.notOk(saysBound("ramdax 120000000.pmem: bus: 'platform': really_probe: bound device to driver ramdax", 'ramdax', '120000000.pmem'), 'not the driver_bound line');
+  t.notOk(saysBound('ramdax 120000000.pmem: probe with driver ramdax rejects match -6', 'ramdax', '120000000.pmem'), 'a refused probe');
+  t.notOk(saysBound(undefined, 'ramdax', '120000000.pmem'), 'no line');
+});
+
+t.test('a bind the 7.x kernel reports in its own form passes (the old check failed every arm64 bind)', async (t) => {
+  const c0 = ctx(undefined as never, ['512M!4608M']);
+  const g = new DtGuest(nodesOf(c0), { log7: true });
+  const out = await ramdaxStep.run({ ...c0, guest: g }, params());
+  t.equal(out.status, 'pass', out.reason ?? 'passed');
+  t.same(out.details?.bind, { '120000000.pmem': { holder: 'of_pmem', driver: 'ramdax', kernel: "ramdax 120000000.pmem: driver: 'ramdax': driver_bound: bound to device" } });
 });
