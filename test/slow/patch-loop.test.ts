@@ -7,10 +7,11 @@
  * that tree (the same one bisect builds in, so CI pays no second cold
  * build), the quick suite passes, the result records the tree's revision
  * and the patch's hashes, and the tree itself is never written. A second
- * version of the patch then rebuilds incrementally (only ramdax.c).
+ * version of the patch (new in every run) then rebuilds incrementally (only ramdax.c).
  */
 import t from 'tap';
 import { execa } from 'execa';
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../harness/common/paths.js';
@@ -45,7 +46,8 @@ diff --git a/${RAMDAX} b/${RAMDAX}
 const v1 = join(dir, '0001-ramdax-restore-the-128-KiB-label-area.patch');
 const v2 = join(dir, 'v2-0001-ramdax-restore-the-128-KiB-label-area.patch');
 await writeFile(v1, fix(1));
-await writeFile(v2, fix(2, '\t/* labels: 128 KiB */'));
+// A comment that differs per run: v2 is never a build the cache has seen (a cached build would prove nothing incremental).
+await writeFile(v2, fix(2, `\t/* labels: 128 KiB (run ${randomBytes(4).toString('hex')}) */`));
 
 const results = join(dir, 'results');
 const run = await cli(['run', '--kernel', tree, '--patch', v1, '--quick', '--results', results], { timeoutMs: 3 * 3_600_000 });
