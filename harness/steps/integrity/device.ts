@@ -45,8 +45,9 @@ export function physStart(mode: string, nsResource: string, holder: string, hold
 
 export async function physOf(r: StepRecorder, ns: NamespaceInfo): Promise<number | undefined> {
   const base = `/sys/bus/nd/devices/${ns.dev}`;
+  // One value per line whatever sysfs ends its values with ($(...) drops the newline; an empty value stays a line).
   const res = await r.sh(
-    `cat ${command(`${base}/resource`)} 2>/dev/null; echo; h=$(cat ${command(`${base}/holder`)} 2>/dev/null); echo "$h"; [ -n "$h" ] && cat "/sys/bus/nd/devices/$h/resource" 2>/dev/null; echo`,
+    `echo "$(cat ${command(`${base}/resource`)} 2>/dev/null)"; h=$(cat ${command(`${base}/holder`)} 2>/dev/null); echo "$h"; echo "$([ -n "$h" ] && cat "/sys/bus/nd/devices/$h/resource" 2>/dev/null)"`,
     { allowFail: true },
   );
   const [nsRes = '', holder = '', holderRes = ''] = res.stdout.split('\n');
