@@ -149,13 +149,16 @@ export function registerKernel(program: Command, setExit: (code: number) => void
   kernel
     .command('info')
     .description('release, source, cache path, sha256 per file, ramdax availability and capabilities of a kernel; how a built one was built (revision, patches, work tree)')
-    .argument('<name|path>', 'a kernel name from kernels/*.yaml, or a bzImage or kernel tree path (as run --kernel)')
+    .argument('[name|path]', 'a kernel name from kernels/*.yaml, or a bzImage or kernel tree path (as run --kernel)')
     .addOption(cacheOption())
+    .option('--kernel <name|path>', 'the same, as run spells it')
     .option('--patch <file>', 'as run --patch', collect, [] as string[])
     .option('--modules <dir>', 'as run --modules')
     .option('--kernel-config <file>', 'as run --kernel-config')
     .option('--json', 'the cached manifest as JSON', false)
-    .action(async (ref: string, o: { cache: string; json: boolean; patch: string[]; modules?: string; kernelConfig?: string }) => {
+    .action(async (arg: string | undefined, o: { cache: string; json: boolean; kernel?: string; patch: string[]; modules?: string; kernelConfig?: string }) => {
+      if (!arg === !o.kernel) throw inputError(arg ? 'give the kernel once: as an argument or with --kernel, not both' : 'which kernel? give a name or path (or --kernel NAME|PATH)');
+      const ref = (arg ?? o.kernel)!;
       const r = await resolveKernelArgs(await loadCatalog(), { kernel: [ref], patch: o.patch, modules: o.modules, kernelConfig: o.kernelConfig, cacheDir: o.cache, asArgument: true });
       const name = r.names[0]!;
       const def = kernelDef(r.catalog, name);
