@@ -289,3 +289,30 @@ t.test('shared boot: later cases run in the first one\'s boot until one leaves t
   t.equal(r.host.vms.length, 2, 'two boots for three cases');
   t.equal(vmsLeft(r), 0, 'no VM left running');
 });
+
+t.test('known bad on this kernel (expect.kernels): the failure passes as known, the rest is skipped, the verdict is the last point', async (t) => {
+  const dir = await tempDir('ramdax-fake-scenario-');
+  const file = join(dir, 'known-bad.yaml');
+  const scenario = (verdict: string) =>
+    `name: kb-${verdict}\nmemmap: 512M!4G\nexpect:\n  kernels:\n    - kernel: debian-7.2\n      knownBad: '^the bug shows: exit 1'\n      bug: a seeded bug\nsteps:\n  - name: the bug shows\n    run: "${verdict}"\n  - run: echo never runs\n`;
+  const answers = healthy((cmd, w) => (cmd === 'false' ? { exitCode: 1 } : cmd === 'true' ? {} : bootSmoke(cmd, w)));
+
+  await writeFile(file, scenario('false'));
+  const broken = await run([file], () => answers);
+  t.equal(broken.exitCode, ExitCode.ok, 'still broken as known: exit 0');
+  const b = broken.case('kb-false');
+  t.same(statuses(b), ['boot:pass', 'step:pass', 'step:skip', 'shutdown:pass', 'step:pass']);
+  t.match(b.points[1]!.reason, /^known bad on debian-7\.2 \(a seeded bug\): the point failed as known/);
+  t.match(b.points[2]!.reason, /not run: the case failed as known bad on debian-7\.2/);
+  t.equal(b.points.at(-1)!.name, 'known bad on debian-7.2 (a seeded bug)');
+  t.match(b.points.at(-1)!.reason, /^still broken/);
+  t.same(foldCase(broken.events.get('kb-false')!), b, 'the judged statuses are in the stream, not patched onto the result');
+
+  await writeFile(file, scenario('true'));
+  const fixed = await run([file], () => answers);
+  t.equal(fixed.exitCode, ExitCode.testFailed, 'passing on a kernel declared known bad: exit 1');
+  const f = fixed.case('kb-true');
+  t.same(statuses(f), ['boot:pass', 'step:pass', 'step:pass', 'shutdown:pass', 'step:fail']);
+  t.match(f.points.at(-1)!.reason, /the case passed on debian-7\.2, which .* says is known bad .*fixed\?/);
+  t.equal(vmsLeft(fixed), 0, 'no VM left running');
+});
