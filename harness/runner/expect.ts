@@ -87,11 +87,6 @@ export class Expectations {
 /** The point each point-ending event makes (boot-shared is always a pass: nothing to judge). */
 const POINT_KIND = { 'boot-ended': 'boot', 'step-ended': 'step', leakcheck: 'leakcheck', handover: 'handover', shutdown: 'shutdown' } as const;
 
-/**
- * The case's emitter with judges (expected findings, known-bad kernels): each point-ending event is judged
- * (with the findings pending for its point) before it enters the stream, so
- * the result, every reporter and the runner's next move see the judged status.
- */
 /** What judges a case's points as they end (Expectations, KnownBad) and may add a last point. */
 export interface Judge {
   readonly active: boolean;
@@ -100,6 +95,12 @@ export interface Judge {
   finalPoint(): Point | undefined;
 }
 
+/**
+ * The case's emitter with judges (expected findings, known-bad kernels): each
+ * point-ending event is judged (with the findings pending for its point)
+ * before it enters the stream, so the result, every reporter and the runner's
+ * next move see the judged status.
+ */
 export function judging(judges: Judge[], stream: CaseStream): Emit {
   const active = judges.filter((j) => j.active);
   if (!active.length) return stream.emit;
