@@ -125,8 +125,9 @@ export async function ensureSourceKernel(
   const requestPath = join(cacheDir, 'builds', 'requests', `${requestKey({ revision: src.revision, base: baseId, fragments, patches: patchIds, compiler: tc.compiler }).slice(0, 32)}.json`);
   const found = await readCached(requestPath);
   if (found) {
-    // The same inputs may have been built under another name (bisect, a command-line kernel): same bzImage, this name.
-    const hit = { ...found, name: def.name };
+    // The same inputs may have been built under another name (bisect, a command-line kernel): same bzImage, this name,
+    // and the patches as given this time (same content in the same order: the request key says so; the files may be elsewhere).
+    const hit = { ...found, name: def.name, build: { ...found.build, patches: patches.map(patchRecord) } };
     await touchUsed(hit.dir);
     await setCurrent(hit);
     return { artifact: hit, cached: true };
@@ -160,7 +161,7 @@ export async function ensureSourceKernel(
     const key = buildKey({ revision: src.revision, patches: patchIds, config, compiler: tc.compiler });
     const dir = join(cacheDir, 'builds', buildDirName(def.name, key));
     const known = await readCached(join(dir, 'manifest.json'));
-    if (known) return { artifact: { ...known, name: def.name }, cached: true };
+    if (known) return { artifact: { ...known, name: def.name, build: { ...known.build, patches: patches.map(patchRecord) } }, cached: true };
 
     const statsLog = join(objDir, 'ccache-stats.log');
     await rm(statsLog, { force: true });
