@@ -39,7 +39,7 @@ class FakeGuest implements Guest {
     if (c.startsWith('awk -v d=')) return { stdout: `${this.mounted ? `mounted ${this.mounted}\n` : ''}size ${64 * M}\n` };
     if (c === 'ndctl list -N') return { stdout: JSON.stringify(this.listed) };
     if (c.startsWith('cat /sys/bus/nd/devices/ndbus') || c.startsWith('sleep ')) return {};
-    if (c.startsWith('cat /sys/bus/nd/devices/namespace0.0/resource')) return { stdout: '0x100000000\n\n\n' };
+    if (c.startsWith('echo "$(cat /sys/bus/nd/devices/namespace0.0/resource')) return { stdout: '0x100000000\n\n\n' };
     if (c.startsWith('python3 - ')) {
       if (!stdin?.includes('RDXFILL')) return { exitCode: 1, stderr: 'no script on stdin' };
       const { jobs } = JSON.parse(c.slice('python3 - '.length).replace(/^'|'$/g, '').replaceAll(`'\\''`, "'")) as { jobs: { op: string; dev?: string; segments?: [number, number, number][] }[] };

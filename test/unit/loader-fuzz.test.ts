@@ -108,7 +108,10 @@ function mutate(src: string, edits: { kind: string; at: number; len?: number; s?
 
 t.test('random scenario-shaped documents: loaded or bad input, within the bound', async (t) => {
   await fc.assert(fc.asyncProperty(scenario, (doc) => loadsOrRefuses(stringify(doc))), { numRuns: 200 });
-  t.ok(outcomes.ok > 10, `${outcomes.ok} loaded, ${outcomes.bad} refused: the generator reaches past the syntax checks`);
+  // How far the generator reaches is judged on a fixed sample: a random 200 gave as few as 10 (2026-11-30, failing the check): a random count cannot gate.
+  const before = outcomes.ok;
+  for (const doc of fc.sample(scenario, { numRuns: 200, seed: 20261130 })) await loadsOrRefuses(stringify(doc));
+  t.ok(outcomes.ok - before > 10, `${outcomes.ok - before} of a fixed sample of 200 loaded: the generator reaches past the syntax checks`);
 });
 
 t.test('shipped scenarios with random edits: loaded or bad input, within the bound', async (t) => {
