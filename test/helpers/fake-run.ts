@@ -54,6 +54,23 @@ export const bootSmoke: CommandHandler = (cmd) => {
 
 export const healthy = (commands: CommandHandler = bootSmoke): FakeBoot => ({ console: clean.boot, commands });
 
+const panicking = splitAtSshd(await recordedConsole('guest-panic'));
+
+/**
+ * A guest that boots like the recorded panic, answers as boot-smoke, and on
+ * `echo c > /proc/sysrq-trigger` prints the recorded panic and ends QEMU a
+ * moment later (panic=-1 with -no-reboot). `wrap` adds answers around it.
+ */
+export const panicsOnCrash = (wrap: (h: CommandHandler) => CommandHandler = (h) => h): FakeBoot => ({
+  console: panicking.boot,
+  commands: wrap((cmd, w) => {
+    if (!cmd.includes('echo c > /proc/sysrq-trigger')) return bootSmoke(cmd, w);
+    w.print(panicking.rest);
+    setImmediate(() => w.vm.end({ exitCode: 0, signal: undefined, stderr: '' }));
+    return 'never';
+  }),
+});
+
 export interface FakeRun {
   exitCode: number;
   run: RunResult;

@@ -11,8 +11,8 @@ import { ExitCode } from '../../harness/common/exit-codes.js';
 import { foldCase } from '../../harness/model/fold.js';
 import type { CaseResult } from '../../harness/model/results.js';
 import { parseTap, tempDir } from '../helpers/cli.js';
-import { bootSmoke, healthy, run } from '../helpers/fake-run.js';
-import { recordedConsole, splitAtSshd } from '../helpers/fake-vm.js';
+import { bootSmoke, healthy, panicsOnCrash, run } from '../helpers/fake-run.js';
+import { recordedConsole } from '../helpers/fake-vm.js';
 
 const statuses = (c: CaseResult) => c.points.map((p) => `${p.kind}:${p.status}`);
 const dir = await tempDir('ramdax-expect-');
@@ -64,20 +64,11 @@ t.test('an unexpected finding beside the expected one still fails', async (t) =>
 });
 
 t.test('a case expecting a panic: the panic step passes, what it ended is skipped, the expectation is the last point', async (t) => {
-  const panic = splitAtSshd(await recordedConsole('guest-panic'));
   const file = await scenario(
     'expect-panic',
     `expect: { finding: 'kernel panic: sysrq triggered crash' }\nsteps:\n  - run: echo alive\n  - name: crash the kernel\n    run: echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger\n  - run: echo never runs\n`,
   );
-  const r = await run([file], () => ({
-    console: panic.boot,
-    commands: (cmd, w) => {
-      if (!cmd.includes('echo c > /proc/sysrq-trigger')) return bootSmoke(cmd, w);
-      w.print(panic.rest);
-      setImmediate(() => w.vm.end({ exitCode: 0, signal: undefined, stderr: '' }));
-      return 'never';
-    },
-  }));
+  const r = await run([file], () => panicsOnCrash());
   t.equal(r.exitCode, ExitCode.ok, 'the expected panic is a pass');
   const c = r.case('expect-panic');
   t.equal(c.status, 'pass');

@@ -18,7 +18,7 @@ import type { Reporter } from '../../harness/reporters/reporter.js';
 import { runCases } from '../../harness/runner/run.js';
 import { keyPaths } from '../../harness/setup/keys.js';
 import { parseTap, tempDir } from '../helpers/cli.js';
-import { bootSmoke, cache, clean, fixture, healthy, run, type FakeRun } from '../helpers/fake-run.js';
+import { bootSmoke, cache, clean, fixture, healthy, panicsOnCrash, run, type FakeRun } from '../helpers/fake-run.js';
 import { fakeHost, recordedConsole, splitAtSshd } from '../helpers/fake-vm.js';
 
 const statuses = (c: CaseResult) => c.points.map((p) => `${p.kind}:${p.status}`);
@@ -165,17 +165,7 @@ t.test('SIGINT mid-step: unfinished points marked, the next case missed, exit 13
 });
 
 t.test('kernel panic mid-step: the step fails with the panic, QEMU ends, the rest is missed', async (t) => {
-  const panic = splitAtSshd(await recordedConsole('guest-panic'));
-  const r = await run([fixture('guest-panic')], () => ({
-    console: panic.boot,
-    commands: (cmd, w) => {
-      if (!cmd.includes('echo c > /proc/sysrq-trigger')) return bootSmoke(cmd, w);
-      w.print(panic.rest);
-      // panic=-1 with -no-reboot: QEMU ends a moment later.
-      setImmediate(() => w.vm.end({ exitCode: 0, signal: undefined, stderr: '' }));
-      return 'never';
-    },
-  }));
+  const r = await run([fixture('guest-panic')], () => panicsOnCrash());
   t.equal(r.exitCode, ExitCode.testFailed, 'the kernel failed, not the harness');
   const c = r.case('guest-panic');
   t.same(statuses(c).slice(0, 4), ['boot:pass', 'step:pass', 'step:fail', 'step:miss']);

@@ -17,8 +17,8 @@ import { KMEMLEAK_SCAN } from '../../harness/runner/kmemleak.js';
 import { safeName } from '../../harness/results/store.js';
 import { titleFor } from '../../harness/triage/findings.js';
 import { tempDir } from '../helpers/cli.js';
-import { bootSmoke, fixture, healthy, run } from '../helpers/fake-run.js';
-import { recordedConsole, splitAtSshd, type CommandHandler } from '../helpers/fake-vm.js';
+import { bootSmoke, fixture, healthy, panicsOnCrash, run } from '../helpers/fake-run.js';
+import type { CommandHandler } from '../helpers/fake-vm.js';
 
 const statuses = (c: CaseResult) => c.points.map((p) => `${p.kind}:${p.status}`);
 const dir = await tempDir('ramdax-hooks-');
@@ -123,16 +123,7 @@ t.test('coverage: each case of a shared boot gets its own segment at the hand-ov
 });
 
 t.test('coverage: a guest that panicked cannot be asked: the counters are marked lost', async (t) => {
-  const panic = splitAtSshd(await recordedConsole('guest-panic'));
-  const r = await run([fixture('guest-panic')], () => ({
-    console: panic.boot,
-    commands: withGcov((cmd, w) => {
-      if (!cmd.includes('echo c > /proc/sysrq-trigger')) return bootSmoke(cmd, w);
-      w.print(panic.rest);
-      setImmediate(() => w.vm.end({ exitCode: 0, signal: undefined, stderr: '' }));
-      return 'never';
-    }),
-  }), { coverage: {} });
+  const r = await run([fixture('guest-panic')], () => panicsOnCrash(withGcov), { coverage: {} });
   t.equal(r.exitCode, ExitCode.testFailed);
   const cov = r.events.get('guest-panic')!.flatMap((e) => (e.type === 'coverage' ? [e] : []));
   t.equal(cov.length, 1);
