@@ -19,7 +19,7 @@ import { runCases } from '../../harness/runner/run.js';
 import { keyPaths } from '../../harness/setup/keys.js';
 import { parseTap, tempDir } from '../helpers/cli.js';
 import { bootSmoke, cache, clean, fixture, healthy, panicsOnCrash, run, type FakeRun } from '../helpers/fake-run.js';
-import { fakeHost, recordedConsole, splitAtSshd } from '../helpers/fake-vm.js';
+import { fakeHost, recordedConsole } from '../helpers/fake-vm.js';
 
 const statuses = (c: CaseResult) => c.points.map((p) => `${p.kind}:${p.status}`);
 const vmsLeft = (r: FakeRun) => r.host.vms.filter((v) => v.running).length;
