@@ -122,12 +122,14 @@ export async function ensureSourceKernel(
   for (const p of patches) many.set(p.file, (many.get(p.file) ?? 0) + 1);
   const patchIds = patches.map((p) => ({ name: patchLabel(p, many.get(p.file)! > 1 && p.index > 1), content: p.content }));
 
+  // A kernel found in the cache, under this name and with the patch files as given this time (same content in
+  // the same order: the cache keys say so; the files may be elsewhere than when it was built).
+  const asRequested = (a: SourceKernelArtifact): SourceKernelArtifact => ({ ...a, name: def.name, build: { ...a.build, patches: patches.map(patchRecord) } });
   const requestPath = join(cacheDir, 'builds', 'requests', `${requestKey({ revision: src.revision, base: baseId, fragments, patches: patchIds, compiler: tc.compiler }).slice(0, 32)}.json`);
   const found = await readCached(requestPath);
   if (found) {
-    // The same inputs may have been built under another name (bisect, a command-line kernel): same bzImage, this name,
-    // and the patches as given this time (same content in the same order: the request key says so; the files may be elsewhere).
-    const hit = { ...found, name: def.name, build: { ...found.build, patches: patches.map(patchRecord) } };
+    // The same inputs may have been built under another name (bisect, a command-line kernel): same bzImage, this name.
+    const hit = asRequested(found);
     await touchUsed(hit.dir);
     await setCurrent(hit);
     return { artifact: hit, cached: true };
@@ -161,7 +163,7 @@ export async function ensureSourceKernel(
     const key = buildKey({ revision: src.revision, patches: patchIds, config, compiler: tc.compiler });
     const dir = join(cacheDir, 'builds', buildDirName(def.name, key));
     const known = await readCached(join(dir, 'manifest.json'));
-    if (known) return { artifact: { ...known, name: def.name, build: { ...known.build, patches: patches.map(patchRecord) } }, cached: true };
+    if (known) return { artifact: asRequested(known), cached: true };
 
     const statsLog = join(objDir, 'ccache-stats.log');
     await rm(statsLog, { force: true });
